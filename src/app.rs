@@ -1,0 +1,77 @@
+//! The state every connection task shares: policy, CA, backends, metrics and the
+//! shutdown handles. Built once from a validated config.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::backend::{Backends, ModelBackend, metadata, mock, token, upstream};
+use crate::config::{ServeArgs, Upstream};
+use crate::metrics::Metrics;
+use crate::policy::Policy;
+use crate::tls::ca::Ca;
+
+/// Tasks and the signal that ends them: every spawned connection, tunnel and stream is
+/// tracked, so shutdown can wait for them under a grace period.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    /// Cancelled when shutdown begins; connections then finish in-flight work and close.
+    pub shutdown: CancellationToken,
+    /// Every connection task; shutdown waits on it.
+    pub tasks: TaskTracker,
+}
+
+/// Shared proxy state.
+pub struct App {
+    pub policy: Policy,
+    pub ca: Ca,
+    pub backends: Backends,
+    pub metrics: Metrics,
+    pub lifecycle: Lifecycle,
+    /// Where the trust kit lives, for the "trust the CA" hint.
+    pub certs_dir: PathBuf,
+    pub connect_timeout: Duration,
+    /// Hosts already warned about a client that distrusts the CA (one WARN per host).
+    pub warned_untrusted: Mutex<HashSet<String>>,
+}
+
+impl App {
+    /// Assemble the state from validated args and a loaded CA.
+    pub fn new(args: &ServeArgs, ca: Ca, certs_dir: PathBuf) -> App {
+        let tokens = Arc::new(token::TokenIssuer::new(args.token_expires_in));
+        let model = match &args.upstream {
+            Upstream::Builtin => ModelBackend::Builtin(mock::Mock::default()),
+            Upstream::Forward(uri) => ModelBackend::Forward(Box::new(upstream::Forwarder::new(
+                uri.clone(),
+                args.rewrite,
+                args.connect_timeout,
+                args.upstream_timeout,
+            ))),
+        };
+        App {
+            policy: Policy::with_defaults(args.other),
+            ca,
+            backends: Backends {
+                model,
+                metadata: metadata::Metadata::new(&args.project, tokens.clone()),
+                token: tokens,
+                origin: upstream::OriginClient::new(args.connect_timeout, args.upstream_timeout),
+            },
+            metrics: Metrics::new(),
+            lifecycle: Lifecycle::default(),
+            certs_dir,
+            connect_timeout: args.connect_timeout,
+            warned_untrusted: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// True the first time `host` is reported as untrusting the CA.
+    pub fn first_untrusted_warning(&self, host: &str) -> bool {
+        let mut warned = self.warned_untrusted.lock().unwrap_or_else(|p| p.into_inner());
+        warned.insert(host.to_string())
+    }
+}

@@ -1,0 +1,98 @@
+//! The one body type every handler returns, and small constructors for it.
+//!
+//! Proxied bodies stay streams (`Incoming` boxed as is); only shunt's own short replies
+//! are built from bytes.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty, Full, combinators::BoxBody};
+
+/// Errors a response body can yield mid-stream (an upstream that aborts, a mock cut).
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The response (and forwarded request) body type used throughout shunt.
+pub type Body = BoxBody<Bytes, BoxError>;
+
+/// An empty body.
+pub fn empty() -> Body {
+    Empty::<Bytes>::new().map_err(|never| match never {}).boxed()
+}
+
+/// A complete body from bytes.
+pub fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into()).map_err(|never| match never {}).boxed()
+}
+
+/// Box any body whose errors convert into [`BoxError`].
+pub fn boxed<B>(body: B) -> Body
+where
+    B: http_body::Body<Data = Bytes> + Send + Sync + 'static,
+    B::Error: Into<BoxError>,
+{
+    body.map_err(|e| -> BoxError { e.into() }).boxed()
+}
+
+/// Build a `200 application/json` response from a serializable value.
+pub fn json_response(status: http::StatusCode, value: &serde_json::Value) -> http::Response<Body> {
+    let mut res = http::Response::new(full(value.to_string()));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static("application/json"),
+    );
+    res
+}
+
+/// Build a response with the given content type and body.
+pub fn typed_response(
+    status: http::StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> http::Response<Body> {
+    let mut res = http::Response::new(full(body));
+    *res.status_mut() = status;
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    res
+}
+
+/// A body fed from a channel, for responses produced over time (mock streams).
+/// Dropping the receiver (client gone) makes `send` fail, which ends the producer.
+pub fn channel(capacity: usize) -> (tokio::sync::mpsc::Sender<Result<Bytes, BoxError>>, Body) {
+    let (tx, rx) = tokio::sync::mpsc::channel(capacity);
+    (tx, ChannelBody(rx).boxed())
+}
+
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, BoxError>>);
+
+impl http_body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|item| item.map(|chunk| chunk.map(http_body::Frame::data)))
+    }
+}
+
+/// Read a whole request body, refusing more than `limit` bytes.
+pub async fn collect_limited<B>(body: B, limit: usize) -> Result<Bytes, crate::error::Error>
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
+            Err(crate::error::Error::BodyTooLarge { limit })
+        }
+        Err(err) => Err(crate::error::Error::BadRequest(format!(
+            "could not read the request body: {err}"
+        ))),
+    }
+}

@@ -1,0 +1,228 @@
+//! The `shunt` binary: parse → validate (exit 64 before binding) → telemetry → run.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use shunt::app::App;
+use shunt::config::{CaArgs, Cli, Command, CredsArgs, CredsKind, EnvArgs, HealthArgs, MockArgs, ServeArgs};
+use shunt::tls::ca::{Ca, write_atomic};
+use shunt::tls::kit::{self, EnvSettings};
+use tokio::net::TcpListener;
+
+/// sysexits: EX_USAGE for bad configuration, EX_SOFTWARE for runtime failures.
+const EX_USAGE: u8 = 64;
+const EX_SOFTWARE: u8 = 70;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        None => serve(cli.serve),
+        Some(Command::Serve(args)) => serve(args),
+        Some(Command::Mock(args)) => mock(args),
+        Some(Command::Ca(args)) => ca(args),
+        Some(Command::Creds(args)) => creds(args),
+        Some(Command::Env(args)) => env(args),
+        Some(Command::Health(args)) => health(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err((code, message)) => {
+            eprintln!("shunt: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+type CmdResult = Result<(), (u8, String)>;
+
+fn usage(message: impl std::fmt::Display) -> (u8, String) {
+    (EX_USAGE, message.to_string())
+}
+
+fn software(message: impl std::fmt::Display) -> (u8, String) {
+    (EX_SOFTWARE, message.to_string())
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, (u8, String)> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| software(format!("cannot start the runtime: {e}")))
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+fn serve(args: ServeArgs) -> CmdResult {
+    args.validate().map_err(usage)?;
+    shunt::telemetry::init(&args.log).map_err(usage)?;
+    let certs = absolute(&args.certs);
+    let ca = Ca::load_or_create(&certs).map_err(usage)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| usage(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().map_err(software)?;
+        let env = EnvSettings {
+            proxy_url: args
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", reachable(addr))),
+            certs_dir: args.public_certs_dir.clone().unwrap_or_else(|| certs.clone()),
+            project: args.project.clone(),
+            location: "us-central1".into(),
+            claude_region: "us-east5".into(),
+        };
+        kit::write_kit(&certs, &ca, &env).map_err(usage)?;
+        tracing::info!(
+            certs = %certs.display(),
+            ca = if ca.created() { "created" } else { "reused" },
+            fingerprint = %ca.fingerprint(),
+            "trust kit written"
+        );
+        if !addr.ip().is_loopback() {
+            tracing::warn!(
+                %addr,
+                "listening on a non-loopback address: any client that can reach it may tunnel through shunt; \
+                 use --other deny to refuse hosts outside the table"
+            );
+        }
+        let app = Arc::new(App::new(&args, ca, certs));
+        tracing::info!(upstream = ?args.upstream, "listening addr={addr}");
+        shunt::server::run(listener, app, args.grace_period, shutdown_signal()).await;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+fn mock(args: MockArgs) -> CmdResult {
+    shunt::telemetry::init(&args.log).map_err(usage)?;
+    let rt = runtime()?;
+    rt.block_on(async move {
+        let listener = TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| usage(format!("cannot listen on {}: {e}", args.listen)))?;
+        let addr = listener.local_addr().map_err(software)?;
+        tracing::info!("mock listening addr={addr}");
+        let mock = Arc::new(shunt::backend::mock::Mock::default());
+        shunt::server::run_mock(listener, mock, args.grace_period, shutdown_signal()).await;
+        tracing::info!("shut down");
+        Ok(())
+    })
+}
+
+fn ca(args: CaArgs) -> CmdResult {
+    let certs = absolute(&args.certs);
+    let ca = Ca::load_or_create(&certs).map_err(usage)?;
+    println!("{}", certs.join(shunt::tls::ca::CA_CERT_FILE).display());
+    println!("SHA-256 fingerprint: {}", ca.fingerprint());
+    if let Some(bundle) = args.bundle {
+        write_atomic(&bundle, kit::bundle_pem(ca.cert_pem()).as_bytes()).map_err(usage)?;
+        println!("bundle: {}", bundle.display());
+    }
+    Ok(())
+}
+
+fn creds(args: CredsArgs) -> CmdResult {
+    let json = match args.kind {
+        CredsKind::AuthorizedUser => kit::authorized_user_json(),
+        CredsKind::ServiceAccount => kit::service_account_json(&args.project).map_err(software)?,
+    };
+    if args.out.as_os_str() == "-" {
+        print!("{json}");
+        return Ok(());
+    }
+    // Service-account files hold a private key: keep them private.
+    shunt::tls::ca::write_private(&args.out, json.as_bytes()).map_err(usage)?;
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
+fn env(args: EnvArgs) -> CmdResult {
+    print!(
+        "{}",
+        kit::env_block(&EnvSettings {
+            proxy_url: args.proxy_url,
+            certs_dir: if args.certs_dir.is_absolute() {
+                args.certs_dir
+            } else {
+                absolute(&args.certs_dir)
+            },
+            project: args.project,
+            location: "us-central1".into(),
+            claude_region: "us-east5".into(),
+        })
+    );
+    Ok(())
+}
+
+fn health(args: HealthArgs) -> CmdResult {
+    let addr = reachable(args.listen);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(software)?;
+    rt.block_on(async {
+        let probe = async {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let mut stream = tokio::net::TcpStream::connect(addr).await?;
+            stream
+                .write_all(
+                    format!("GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+                )
+                .await?;
+            let mut buf = Vec::new();
+            stream.read_to_end(&mut buf).await?;
+            Ok::<_, std::io::Error>(buf)
+        };
+        match tokio::time::timeout(args.timeout, probe).await {
+            Ok(Ok(buf)) if buf.starts_with(b"HTTP/1.1 200") => {
+                println!("shunt at {addr} is healthy");
+                Ok(())
+            }
+            Ok(Ok(buf)) => Err((
+                1,
+                format!(
+                    "{addr} answered: {}",
+                    String::from_utf8_lossy(&buf[..buf.len().min(80)])
+                ),
+            )),
+            Ok(Err(e)) => Err((1, format!("{addr}: {e}"))),
+            Err(_) => Err((
+                1,
+                format!("{addr}: no answer within {}s", args.timeout.as_secs_f64()),
+            )),
+        }
+    })
+}
+
+/// An address a local client can connect to: unspecified binds are probed on loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,149 @@
+//! Prometheus metrics served at `/metrics`: requests by route and status, latency
+//! histogram, open connections, TLS handshakes and failures, leaf cache hits/misses.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::tls::ca::CacheOutcome;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    route: &'static str,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabel {
+    route: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+/// All of shunt's metrics; cheap to update from any task (atomics behind `Family` maps).
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    open_connections: Gauge,
+    handshakes: Family<ResultLabel, Counter>,
+    leaf_cache: Family<ResultLabel, Counter>,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~65 s: proxy overhead at the low end, long streams at the high end.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 18))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("shunt");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let open_connections = Gauge::default();
+        let handshakes = Family::<ResultLabel, Counter>::default();
+        let leaf_cache = Family::<ResultLabel, Counter>::default();
+        registry.register(
+            "requests",
+            "Exchanges handled, by route and HTTP status",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to response headers, by route",
+            latency.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Client connections currently open (proxy, tunnels and intercepted TLS)",
+            open_connections.clone(),
+        );
+        registry.register(
+            "tls_handshakes",
+            "Client-side TLS handshakes, by result",
+            handshakes.clone(),
+        );
+        registry.register(
+            "leaf_cache",
+            "Leaf certificate cache lookups, by result",
+            leaf_cache.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            latency,
+            open_connections,
+            handshakes,
+            leaf_cache,
+        }
+    }
+
+    /// Count one exchange and its time to response headers.
+    pub fn observe_request(&self, route: &'static str, status: u16, elapsed: Duration) {
+        self.requests
+            .get_or_create(&RequestLabels { route, status })
+            .inc();
+        self.latency
+            .get_or_create(&RouteLabel { route })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// A connection opened; the guard decrements on drop.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.open_connections.inc();
+        ConnectionGuard(self.open_connections.clone())
+    }
+
+    pub fn handshake(&self, ok: bool) {
+        let result = if ok { "ok" } else { "failed" };
+        self.handshakes.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    pub fn leaf_cache(&self, outcome: CacheOutcome) {
+        let result = match outcome {
+            CacheOutcome::Hit => "hit",
+            CacheOutcome::Miss => "miss",
+        };
+        self.leaf_cache.get_or_create(&ResultLabel { result }).inc();
+    }
+
+    /// Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+/// Decrements the open-connections gauge when the connection task ends.
+#[derive(Debug)]
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}

@@ -1,0 +1,101 @@
+//! Interception: TLS accept on an upgraded CONNECT stream with a leaf minted for the
+//! host the client names (SNI, else the CONNECT host), then HTTP/1.1 or HTTP/2 (by ALPN
+//! or preface) served by [`super::serve_intercepted`].
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use hyper::service::service_fn;
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use rustls::AlertDescription;
+use tokio_rustls::LazyConfigAcceptor;
+
+use crate::app::App;
+use crate::policy::{Service, normalize_host};
+use crate::server::serve_connection_until_shutdown;
+
+pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_host: String) {
+    let _open = app.metrics.connection_opened();
+    let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), TokioIo::new(upgraded));
+    let start = match acceptor.await {
+        Ok(start) => start,
+        Err(err) => {
+            app.metrics.handshake(false);
+            tracing::info!(error = %err, "not a TLS ClientHello");
+            return;
+        }
+    };
+    let host = start
+        .client_hello()
+        .server_name()
+        .map(normalize_host)
+        .unwrap_or(connect_host);
+    let config = match app.ca.server_config(&host) {
+        Ok((config, outcome)) => {
+            app.metrics.leaf_cache(outcome);
+            config
+        }
+        Err(err) => {
+            app.metrics.handshake(false);
+            tracing::warn!(host, error = %err, "cannot mint a leaf certificate");
+            return;
+        }
+    };
+    let tls = match start.into_stream(config).await {
+        Ok(tls) => tls,
+        Err(err) => {
+            app.metrics.handshake(false);
+            report_handshake_failure(&app, &host, &err);
+            return;
+        }
+    };
+    app.metrics.handshake(true);
+    let svc_app = app.clone();
+    let svc_host = host.clone();
+    let svc = service_fn(move |req| {
+        let app = svc_app.clone();
+        let host = svc_host.clone();
+        async move { Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host).await) }
+    });
+    let builder = auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(TokioIo::new(tls), svc);
+    if let Err(err) = serve_connection_until_shutdown(conn, &app.lifecycle.shutdown).await {
+        tracing::debug!(host, error = %err, "intercepted connection ended with an error");
+    }
+}
+
+/// A client that rejects the leaf almost always lacks the CA: say how to fix it, once
+/// per host. Other failures are logged at debug.
+fn report_handshake_failure(app: &App, host: &str, err: &std::io::Error) {
+    let alert = err
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .and_then(|e| match e {
+            rustls::Error::AlertReceived(alert) => Some(*alert),
+            _ => None,
+        });
+    let untrusted = matches!(
+        alert,
+        Some(
+            AlertDescription::UnknownCA
+                | AlertDescription::BadCertificate
+                | AlertDescription::CertificateUnknown
+        )
+    );
+    if untrusted {
+        if app.first_untrusted_warning(host) {
+            let bundle = app.certs_dir.join(crate::tls::kit::BUNDLE_FILE);
+            tracing::warn!(
+                host,
+                alert = ?alert,
+                "client rejected shunt's certificate: it does not trust the shunt CA; \
+                 set SSL_CERT_FILE and REQUESTS_CA_BUNDLE to {}",
+                bundle.display()
+            );
+        }
+    } else {
+        tracing::debug!(host, error = %err, "TLS handshake failed");
+    }
+}

@@ -1,0 +1,301 @@
+//! Request classification: which backend answers an intercepted request, from its
+//! service, method and path. Pure functions over strings, tested as tables.
+
+use crate::policy::Service;
+
+/// What answers a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// A fake OAuth / STS token.
+    Token,
+    /// The fake GCE metadata server.
+    Metadata,
+    /// A model call (Gemini, Claude, embeddings): built-in mock or forwarded.
+    Model(ModelCall),
+    /// Nothing here: 404 naming host and path.
+    NotFound,
+}
+
+impl Route {
+    /// Stable name for logs and metric labels.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Route::Token => "token",
+            Route::Metadata => "metadata",
+            Route::Model(call) => match call.api {
+                ModelApi::Vertex {
+                    publisher: Publisher::Google,
+                    ..
+                } => "vertex",
+                ModelApi::Vertex {
+                    publisher: Publisher::Anthropic,
+                    ..
+                } => "vertex_anthropic",
+                ModelApi::GeminiApi { .. } => "gemini_api",
+            },
+            Route::NotFound => "not_found",
+        }
+    }
+}
+
+/// Which model publisher a Vertex path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Publisher {
+    Google,
+    Anthropic,
+}
+
+/// The API family a model call came in on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelApi {
+    /// `/{v1,v1beta1}/projects/P/locations/L/publishers/X/models/M:verb`, or the express
+    /// form without `projects/P/locations/L/`.
+    Vertex { version: String, publisher: Publisher },
+    /// `/{v1,v1beta}/models/M:verb` (Gemini Developer API, and the user's FastAPI mock).
+    GeminiApi { version: String },
+}
+
+/// A parsed model call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelCall {
+    pub api: ModelApi,
+    /// The model id, e.g. `gemini-2.5-flash` or `claude-sonnet-4-5@20250929`
+    /// (`count-tokens` for Claude's token counting endpoint).
+    pub model: String,
+    /// The verb after the colon, e.g. `generateContent`, `rawPredict`.
+    pub verb: String,
+}
+
+/// Token endpoints by exact path; the host already decided the service.
+const TOKEN_PATHS: &[&str] = &["/token", "/oauth2/v4/token", "/o/oauth2/token", "/v1/token"];
+
+/// Classify a request to an intercepted `service`.
+pub fn classify(service: Service, path: &str) -> Route {
+    match service {
+        Service::Token => {
+            if TOKEN_PATHS.contains(&path) {
+                Route::Token
+            } else {
+                Route::NotFound
+            }
+        }
+        Service::Metadata => Route::Metadata,
+        Service::Vertex => match parse_vertex(path) {
+            Some(call) => Route::Model(call),
+            None => Route::NotFound,
+        },
+        Service::GeminiApi => match parse_gemini_api(path) {
+            Some(call) => Route::Model(call),
+            None => Route::NotFound,
+        },
+    }
+}
+
+/// Classify a path for the standalone mock server, which answers both path families.
+pub fn classify_model_path(path: &str) -> Option<ModelCall> {
+    parse_vertex(path).or_else(|| parse_gemini_api(path))
+}
+
+/// Split `.../models/{model}:{verb}` (model may contain `@`, never `/`).
+fn split_model_verb(rest: &str) -> Option<(String, String)> {
+    let (model, verb) = rest.rsplit_once(':')?;
+    if model.is_empty() || verb.is_empty() || model.contains('/') || verb.contains('/') {
+        return None;
+    }
+    Some((model.to_string(), verb.to_string()))
+}
+
+fn parse_vertex(path: &str) -> Option<ModelCall> {
+    let mut segs = path.strip_prefix('/')?.splitn(2, '/');
+    let version = segs.next()?;
+    if version != "v1" && version != "v1beta1" {
+        return None;
+    }
+    let mut rest = segs.next()?;
+    // Optional `projects/P/locations/L/` prefix (absent in express mode).
+    if let Some(after) = rest.strip_prefix("projects/") {
+        let parts: Vec<&str> = after.splitn(4, '/').collect();
+        match parts.as_slice() {
+            [project, "locations", location, tail] if !project.is_empty() && !location.is_empty() => {
+                rest = tail;
+            }
+            _ => return None,
+        }
+    }
+    let rest = rest.strip_prefix("publishers/")?;
+    let (publisher, rest) = rest.split_once('/')?;
+    let publisher = match publisher {
+        "google" => Publisher::Google,
+        "anthropic" => Publisher::Anthropic,
+        _ => return None,
+    };
+    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
+    Some(ModelCall {
+        api: ModelApi::Vertex {
+            version: version.to_string(),
+            publisher,
+        },
+        model,
+        verb,
+    })
+}
+
+fn parse_gemini_api(path: &str) -> Option<ModelCall> {
+    let rest = path.strip_prefix('/')?;
+    let (version, rest) = rest.split_once('/')?;
+    if version != "v1" && version != "v1beta" && version != "v1alpha" {
+        return None;
+    }
+    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
+    Some(ModelCall {
+        api: ModelApi::GeminiApi {
+            version: version.to_string(),
+        },
+        model,
+        verb,
+    })
+}
+
+/// How a forwarded Vertex path is rewritten (`--rewrite`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Rewrite {
+    /// Vertex Google-publisher paths become `/v1beta/models/{model}:{verb}`, the shape
+    /// existing Python mock servers serve.
+    GeminiApi,
+    /// Forward the path unchanged.
+    Keep,
+}
+
+/// The path (without query) to send upstream for `call`, given the original `path`.
+///
+/// Only Google-publisher Vertex paths are rewritten: Claude paths have no Gemini API
+/// equivalent and Gemini API paths are already in that shape.
+pub fn upstream_path(call: &ModelCall, path: &str, rewrite: Rewrite) -> String {
+    match (rewrite, &call.api) {
+        (
+            Rewrite::GeminiApi,
+            ModelApi::Vertex {
+                publisher: Publisher::Google,
+                ..
+            },
+        ) => format!("/v1beta/models/{}:{}", call.model, call.verb),
+        (Rewrite::GeminiApi, _) | (Rewrite::Keep, _) => path.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Vertex, express and Gemini API paths classify into model calls; others are 404.
+    #[test]
+    fn classify_table() {
+        let vertex = |v: &str, p, m: &str, verb: &str| {
+            Route::Model(ModelCall {
+                api: ModelApi::Vertex {
+                    version: v.into(),
+                    publisher: p,
+                },
+                model: m.into(),
+                verb: verb.into(),
+            })
+        };
+        let cases = [
+            (
+                Service::Vertex,
+                "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent",
+                vertex(
+                    "v1beta1",
+                    Publisher::Google,
+                    "gemini-2.5-flash",
+                    "generateContent",
+                ),
+            ),
+            (
+                Service::Vertex,
+                "/v1/projects/p/locations/us-east5/publishers/anthropic/models/claude-sonnet-4-5@20250929:streamRawPredict",
+                vertex(
+                    "v1",
+                    Publisher::Anthropic,
+                    "claude-sonnet-4-5@20250929",
+                    "streamRawPredict",
+                ),
+            ),
+            (
+                Service::Vertex,
+                "/v1/projects/p/locations/global/publishers/anthropic/models/count-tokens:rawPredict",
+                vertex("v1", Publisher::Anthropic, "count-tokens", "rawPredict"),
+            ),
+            (
+                Service::Vertex,
+                "/v1beta1/publishers/google/models/gemini-2.5-flash:generateContent",
+                vertex(
+                    "v1beta1",
+                    Publisher::Google,
+                    "gemini-2.5-flash",
+                    "generateContent",
+                ),
+            ),
+            (
+                Service::GeminiApi,
+                "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
+                Route::Model(ModelCall {
+                    api: ModelApi::GeminiApi {
+                        version: "v1beta".into(),
+                    },
+                    model: "gemini-2.5-flash".into(),
+                    verb: "streamGenerateContent".into(),
+                }),
+            ),
+            (
+                Service::Vertex,
+                "/v1/projects/p/locations/l/endpoints/123:predict",
+                Route::NotFound,
+            ),
+            (
+                Service::Vertex,
+                "/v2/projects/p/locations/l/publishers/google/models/m:x",
+                Route::NotFound,
+            ),
+            (
+                Service::Vertex,
+                "/v1/projects//locations/l/publishers/google/models/m:x",
+                Route::NotFound,
+            ),
+            (Service::Vertex, "/v1/publishers/google/models/m", Route::NotFound),
+            (
+                Service::Vertex,
+                "/v1/publishers/meta/models/llama:predict",
+                Route::NotFound,
+            ),
+            (Service::Token, "/token", Route::Token),
+            (Service::Token, "/oauth2/v4/token", Route::Token),
+            (Service::Token, "/o/oauth2/token", Route::Token),
+            (Service::Token, "/v1/token", Route::Token),
+            (Service::Token, "/tokeninfo", Route::NotFound),
+            (
+                Service::Metadata,
+                "/computeMetadata/v1/project/project-id",
+                Route::Metadata,
+            ),
+        ];
+        for (service, path, want) in cases {
+            assert_eq!(classify(service, path), want, "{path}");
+        }
+    }
+
+    /// gemini-api rewrite maps Google publisher paths to the Gemini API shape; keep does not.
+    #[test]
+    fn rewrite_table() {
+        let path = "/v1beta1/projects/p/locations/us/publishers/google/models/gemini-2.5-flash:streamGenerateContent";
+        let call = classify_model_path(path).expect("vertex path parses");
+        assert_eq!(
+            upstream_path(&call, path, Rewrite::GeminiApi),
+            "/v1beta/models/gemini-2.5-flash:streamGenerateContent"
+        );
+        assert_eq!(upstream_path(&call, path, Rewrite::Keep), path);
+        let claude = "/v1/projects/p/locations/l/publishers/anthropic/models/claude:rawPredict";
+        let call = classify_model_path(claude).expect("claude path parses");
+        assert_eq!(upstream_path(&call, claude, Rewrite::GeminiApi), claude);
+    }
+}

@@ -1,0 +1,5 @@
+//! TLS: shunt's certificate authority and leaf minting ([`ca`]), and the trust kit
+//! written for application containers ([`kit`]).
+
+pub mod ca;
+pub mod kit;

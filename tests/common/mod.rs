@@ -1,0 +1,309 @@
+//! Test harness: a proxy on port 0 with a fresh CA in a temp dir, fake upstreams, and
+//! clients given the proxy address and root certificate explicitly.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use shunt::app::App;
+use shunt::config::{Cli, Command, ServeArgs};
+use shunt::tls::ca::Ca;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_rustls::client::TlsStream;
+
+/// A running proxy.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    pub dir: tempfile::TempDir,
+    shutdown: Option<oneshot::Sender<()>>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl Proxy {
+    /// Start with default flags.
+    pub async fn start() -> Proxy {
+        Proxy::start_with(&[]).await
+    }
+
+    /// Start with extra `serve` flags.
+    pub async fn start_with(extra: &[&str]) -> Proxy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let certs = dir.path().to_str().expect("utf-8 path").to_string();
+        let mut argv = vec!["shunt", "serve", "--listen", "127.0.0.1:0", "--certs", &certs];
+        argv.extend_from_slice(extra);
+        let args: ServeArgs = match Cli::try_parse_from(argv).expect("flags parse").command {
+            Some(Command::Serve(args)) => args,
+            other => panic!("expected serve, got {other:?}"),
+        };
+        args.validate().expect("flags valid");
+        let ca = Ca::load_or_create(dir.path()).expect("CA");
+        let app = Arc::new(App::new(&args, ca, dir.path().to_path_buf()));
+        let listener = TcpListener::bind(args.listen).await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (tx, rx) = oneshot::channel::<()>();
+        let handle = tokio::spawn(shunt::server::run(
+            listener,
+            app.clone(),
+            args.grace_period,
+            async {
+                let _ = rx.await;
+            },
+        ));
+        Proxy {
+            addr,
+            app,
+            dir,
+            shutdown: Some(tx),
+            handle: Some(handle),
+        }
+    }
+
+    pub fn ca_pem(&self) -> String {
+        self.app.ca.cert_pem().to_string()
+    }
+
+    /// Begin graceful shutdown (as SIGTERM does) and return the server task.
+    pub fn begin_shutdown(&mut self) -> JoinHandle<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.handle.take().expect("server task")
+    }
+
+    /// A metric sample's value from `/metrics`, 0 when absent.
+    pub fn metric(&self, line_prefix: &str) -> f64 {
+        self.app
+            .metrics
+            .render()
+            .lines()
+            .find(|l| l.starts_with(line_prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+}
+
+/// Send a raw CONNECT and read the response head. Returns (status, head, stream).
+pub async fn connect_raw(proxy: SocketAddr, request_head: &str) -> (u16, String, TcpStream) {
+    let mut stream = TcpStream::connect(proxy).await.expect("connect to proxy");
+    stream
+        .write_all(request_head.as_bytes())
+        .await
+        .expect("write CONNECT");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = stream.read(&mut byte).await.expect("read CONNECT response");
+        assert!(
+            n == 1,
+            "proxy closed during CONNECT response: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8(head).expect("ascii head");
+    let status = head[9..12].parse().expect("status code");
+    (status, head, stream)
+}
+
+/// CONNECT to `target` (host:port) with a Host header; panics unless 200.
+pub async fn connect(proxy: SocketAddr, target: &str) -> TcpStream {
+    let (status, head, stream) = connect_raw(
+        proxy,
+        &format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 200, "CONNECT {target}: {head}");
+    stream
+}
+
+/// TLS over `stream` trusting only `ca_pem`, with SNI `host` and the given ALPN.
+pub async fn tls(stream: TcpStream, host: &str, alpn: &[&[u8]], ca_pem: &str) -> TlsStream<TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    let der = pem::parse(ca_pem).expect("CA pem").into_contents();
+    roots.add(der.into()).expect("add root");
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let name = rustls_pki_types::ServerName::try_from(host.to_string()).expect("server name");
+    connector.connect(name, stream).await.expect("TLS handshake")
+}
+
+/// A response with its body read whole.
+pub struct Reply {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+pub fn request(method: &str, uri: &str, body: &str) -> http::Request<Full<Bytes>> {
+    http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body.to_string())))
+        .expect("request")
+}
+
+/// Send one request over HTTP/1.1 on `io` and read the reply whole.
+pub async fn send_h1<IO>(io: IO, mut req: http::Request<Full<Bytes>>, host: &str) -> Reply
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .expect("h1 handshake");
+    tokio::spawn(conn);
+    req.headers_mut()
+        .insert("host", host.parse().expect("host header"));
+    read_reply(sender.send_request(req).await.expect("send")).await
+}
+
+/// Send one request over HTTP/2 on `io` and read the reply whole.
+pub async fn send_h2<IO>(io: IO, req: http::Request<Full<Bytes>>) -> Reply
+where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(io))
+        .await
+        .expect("h2 handshake");
+    tokio::spawn(conn);
+    read_reply(sender.send_request(req).await.expect("send")).await
+}
+
+pub async fn read_reply(res: http::Response<hyper::body::Incoming>) -> Reply {
+    let (parts, body) = res.into_parts();
+    let body = body.collect().await.expect("body").to_bytes();
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body,
+    }
+}
+
+/// HTTPS through the proxy: CONNECT host:443, TLS (h1), one request with origin-form `path`.
+pub async fn https(proxy: &Proxy, host: &str, method: &str, path: &str, body: &str) -> Reply {
+    let stream = connect(proxy.addr, &format!("{host}:443")).await;
+    let tls = tls(stream, host, &[b"http/1.1"], &proxy.ca_pem()).await;
+    send_h1(tls, request(method, path, body), host).await
+}
+
+/// A plain request straight to the proxy listener (absolute- or origin-form `uri`).
+pub async fn plain(proxy: SocketAddr, req: http::Request<Full<Bytes>>) -> Reply {
+    let stream = TcpStream::connect(proxy).await.expect("connect to proxy");
+    let host = req
+        .uri()
+        .authority()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| proxy.to_string());
+    send_h1(stream, req, &host).await
+}
+
+/// One request a fake upstream saw.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path_and_query: String,
+    pub headers: http::HeaderMap,
+    pub body: Bytes,
+}
+
+/// A fake upstream (stands in for a mock-llm service) whose handler the test supplies.
+pub struct FakeUpstream {
+    pub addr: SocketAddr,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+pub type Handler = Arc<dyn Fn(Seen) -> http::Response<shunt::body::Body> + Send + Sync>;
+
+impl FakeUpstream {
+    pub async fn start(handler: Handler) -> FakeUpstream {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        let addr = listener.local_addr().expect("addr");
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let seen_task = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let handler = handler.clone();
+                let seen = seen_task.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        let handler = handler.clone();
+                        let seen = seen.clone();
+                        async move {
+                            let (parts, body) = req.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+                            let record = Seen {
+                                method: parts.method.to_string(),
+                                path_and_query: parts
+                                    .uri
+                                    .path_and_query()
+                                    .map(|p| p.to_string())
+                                    .unwrap_or_default(),
+                                headers: parts.headers,
+                                body,
+                            };
+                            seen.lock().expect("seen lock").push(record.clone());
+                            Ok::<_, std::convert::Infallible>(handler(record))
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+        FakeUpstream { addr, seen }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().expect("seen lock").clone()
+    }
+}
+
+/// A TCP echo server (stands in for a tunnelled origin).
+pub async fn echo_server() -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind echo");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let (mut r, mut w) = stream.split();
+                let _ = tokio::io::copy(&mut r, &mut w).await;
+            });
+        }
+    });
+    addr
+}
+
+pub const GEMINI_PATH: &str = "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
+pub const PROMPT: &str = r#"{"contents":[{"role":"user","parts":[{"text":"Say hi"}]}]}"#;

@@ -1,0 +1,130 @@
+//! Intercept vs tunnel vs deny, as a client of the proxy sees them.
+
+mod common;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// An intercepted host gets a TLS session whose leaf names exactly that host.
+#[tokio::test]
+async fn intercepted_host_gets_minted_leaf() {
+    let proxy = Proxy::start().await;
+    let host = "aiplatform.us.rep.googleapis.com";
+    let stream = connect(proxy.addr, &format!("{host}:443")).await;
+    let tls = tls(stream, host, &[b"http/1.1"], &proxy.ca_pem()).await;
+    let (_, session) = tls.get_ref();
+    let leaf = session.peer_certificates().expect("peer certs")[0].clone();
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).expect("parse leaf");
+    let san = cert
+        .subject_alternative_name()
+        .expect("SAN ext")
+        .expect("SAN present");
+    let names: Vec<String> = san.value.general_names.iter().map(|n| n.to_string()).collect();
+    assert_eq!(names, vec![format!("DNSName({host})")]);
+    let eku = cert.extended_key_usage().expect("EKU ext").expect("EKU present");
+    assert!(eku.value.server_auth);
+    assert!(!cert.is_ca());
+}
+
+/// The second CONNECT to a host reuses the cached leaf (one miss, then a hit).
+#[tokio::test]
+async fn second_connect_is_cache_hit() {
+    let proxy = Proxy::start().await;
+    for _ in 0..2 {
+        let reply = https(&proxy, "oauth2.googleapis.com", "POST", "/token", "grant_type=x").await;
+        assert_eq!(reply.status, 200);
+    }
+    assert_eq!(proxy.metric("shunt_leaf_cache_total{result=\"miss\"}"), 1.0);
+    assert_eq!(proxy.metric("shunt_leaf_cache_total{result=\"hit\"}"), 1.0);
+    assert_eq!(proxy.metric("shunt_tls_handshakes_total{result=\"ok\"}"), 2.0);
+}
+
+/// A tunnelled host gets its bytes back unchanged, in both directions.
+#[tokio::test]
+async fn tunnel_bytes_unchanged() {
+    let proxy = Proxy::start().await;
+    let echo = echo_server().await;
+    let mut stream = connect(proxy.addr, &echo.to_string()).await;
+    let payload: Vec<u8> = (0..=255u8).cycle().take(256 * 1024).collect();
+    let (mut r, mut w) = stream.split();
+    let write = async {
+        w.write_all(&payload).await.expect("write");
+        w.shutdown().await.expect("shutdown write");
+    };
+    let mut back = Vec::new();
+    let read = r.read_to_end(&mut back);
+    let (_, n) = tokio::join!(write, read);
+    n.expect("read");
+    assert_eq!(back, payload);
+}
+
+/// A CONNECT without a Host header is accepted too (requests sends none).
+#[tokio::test]
+async fn connect_without_host_header() {
+    let proxy = Proxy::start().await;
+    let (status, head, _) =
+        connect_raw(proxy.addr, "CONNECT oauth2.googleapis.com:443 HTTP/1.1\r\n\r\n").await;
+    assert_eq!(status, 200, "{head}");
+}
+
+/// Other googleapis hosts are denied with 403 and a reason; so is a wrong port.
+#[tokio::test]
+async fn deny_answers_403_with_reason() {
+    let proxy = Proxy::start().await;
+    for target in ["storage.googleapis.com:443", "aiplatform.googleapis.com:8443"] {
+        let (status, head, mut stream) = connect_raw(
+            proxy.addr,
+            &format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n"),
+        )
+        .await;
+        assert_eq!(status, 403, "{target}: {head}");
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("content-type: application/json"),
+            "{head}"
+        );
+        let mut body = vec![0u8; 512];
+        let n = stream.read(&mut body).await.expect("body");
+        let text = String::from_utf8_lossy(&body[..n]).to_string();
+        assert!(
+            text.contains("PERMISSION_DENIED") && text.contains("shunt:"),
+            "{text}"
+        );
+    }
+}
+
+/// `--other deny` refuses hosts outside the table, keeping Google hosts served.
+#[tokio::test]
+async fn other_deny_is_hermetic() {
+    let proxy = Proxy::start_with(&["--other", "deny"]).await;
+    let echo = echo_server().await;
+    let target = echo.to_string();
+    let (status, _, _) = connect_raw(proxy.addr, &format!("CONNECT {target} HTTP/1.1\r\n\r\n")).await;
+    assert_eq!(status, 403);
+    let reply = https(&proxy, "oauth2.googleapis.com", "POST", "/token", "").await;
+    assert_eq!(reply.status, 200);
+}
+
+/// Malformed CONNECT targets get 400 and the proxy keeps serving.
+#[tokio::test]
+async fn malformed_connect_is_400() {
+    let proxy = Proxy::start().await;
+    for target in ["example.com", ":443", "[::1:443", "[zz::1]:443"] {
+        let (status, head, _) = connect_raw(proxy.addr, &format!("CONNECT {target} HTTP/1.1\r\n\r\n")).await;
+        assert!(status == 400, "{target}: {head}");
+    }
+    let reply = https(&proxy, "oauth2.googleapis.com", "POST", "/token", "").await;
+    assert_eq!(reply.status, 200);
+}
+
+/// A tunnel to a closed port is a 502 naming the target, not a dead tunnel.
+#[tokio::test]
+async fn tunnel_refused_is_502() {
+    let proxy = Proxy::start().await;
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr")
+    };
+    let (status, head, _) = connect_raw(proxy.addr, &format!("CONNECT {closed} HTTP/1.1\r\n\r\n")).await;
+    assert_eq!(status, 502, "{head}");
+}
