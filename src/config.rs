@@ -189,14 +189,18 @@ pub struct CaArgs {
 /// Kind of fake credentials.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum CredsKind {
+    /// `authorized_user`: a refresh token (google-auth always refreshes at oauth2.googleapis.com).
+    #[value(name = "authorized_user", alias = "authorized-user")]
     AuthorizedUser,
+    /// `service_account`: a real throwaway RSA key; google-auth signs a JWT with it.
+    #[value(name = "service_account", alias = "service-account")]
     ServiceAccount,
 }
 
 #[derive(Debug, Clone, Args)]
 pub struct CredsArgs {
     /// Which credential type to write.
-    #[arg(long, value_enum, default_value = "authorized-user")]
+    #[arg(long, value_enum, default_value = "authorized_user")]
     pub kind: CredsKind,
     /// File to write (`-` for stdout).
     #[arg(long, default_value = "-")]

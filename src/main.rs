@@ -64,10 +64,7 @@ fn serve(args: ServeArgs) -> CmdResult {
     let ca = Ca::load_or_create(&certs).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| usage(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(software)?;
+        let (listener, addr) = bind(args.listen).await?;
         let env = EnvSettings {
             proxy_url: args
                 .public_url
@@ -93,8 +90,10 @@ fn serve(args: ServeArgs) -> CmdResult {
             );
         }
         let app = Arc::new(App::new(&args, ca, certs));
+        // Signal handlers first: a SIGTERM right after "listening" must shut down cleanly.
+        let shutdown = shutdown_signal().map_err(software)?;
         tracing::info!(upstream = ?args.upstream, "listening addr={addr}");
-        shunt::server::run(listener, app, args.grace_period, shutdown_signal()).await;
+        shunt::server::run(listener, app, args.grace_period, shutdown).await;
         tracing::info!("shut down");
         Ok(())
     })
@@ -104,13 +103,11 @@ fn mock(args: MockArgs) -> CmdResult {
     shunt::telemetry::init(&args.log).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let listener = TcpListener::bind(args.listen)
-            .await
-            .map_err(|e| usage(format!("cannot listen on {}: {e}", args.listen)))?;
-        let addr = listener.local_addr().map_err(software)?;
+        let (listener, addr) = bind(args.listen).await?;
+        let shutdown = shutdown_signal().map_err(software)?;
         tracing::info!("mock listening addr={addr}");
         let mock = Arc::new(shunt::backend::mock::Mock::default());
-        shunt::server::run_mock(listener, mock, args.grace_period, shutdown_signal()).await;
+        shunt::server::run_mock(listener, mock, args.grace_period, shutdown).await;
         tracing::info!("shut down");
         Ok(())
     })
@@ -210,19 +207,23 @@ fn reachable(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), (u8, String)> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
+    let local = listener.local_addr().map_err(software)?;
+    Ok((listener, local))
+}
+
+/// Install SIGTERM and SIGINT handlers now; the returned future resolves on either.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()>> {
     use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGTERM; stopping on Ctrl-C only");
-            let _ = tokio::signal::ctrl_c().await;
-            return;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
         }
-    };
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
-    }
+    })
 }

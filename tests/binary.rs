@@ -186,7 +186,7 @@ fn creds_service_account() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("sa.json");
     let status = Command::new(env!("CARGO_BIN_EXE_shunt"))
-        .args(["creds", "--kind", "service-account", "--out"])
+        .args(["creds", "--kind", "service_account", "--out"])
         .arg(&out)
         .env_clear()
         .status()

@@ -128,3 +128,39 @@ async fn tunnel_refused_is_502() {
     let (status, head, _) = connect_raw(proxy.addr, &format!("CONNECT {closed} HTTP/1.1\r\n\r\n")).await;
     assert_eq!(status, 502, "{head}");
 }
+
+/// A client trusting another shunt CA (an old certs dir) fails the handshake; shunt
+/// counts it and keeps one "trust the bundle" warning per host.
+#[tokio::test]
+async fn untrusting_client_is_reported_once_per_host() {
+    let proxy = Proxy::start().await;
+    let other_ca = tempfile::tempdir().expect("tempdir");
+    let wrong = shunt::tls::ca::Ca::load_or_create(other_ca.path()).expect("other CA");
+    let host = "aiplatform.googleapis.com";
+    for _ in 0..2 {
+        let stream = connect(proxy.addr, &format!("{host}:443")).await;
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(pem::parse(wrong.cert_pem()).expect("pem").into_contents().into())
+            .expect("root");
+        let config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config));
+        let name = rustls_pki_types::ServerName::try_from(host).expect("name");
+        assert!(
+            connector.connect(name, stream).await.is_err(),
+            "handshake must fail"
+        );
+    }
+    // The server side notices the alert asynchronously.
+    for _ in 0..100 {
+        if proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}") == 2.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}"), 2.0);
+    let warned = proxy.app.warned_untrusted.lock().expect("lock").clone();
+    assert_eq!(warned.into_iter().collect::<Vec<_>>(), vec![host.to_string()]);
+}

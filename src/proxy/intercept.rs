@@ -46,8 +46,8 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
     let tls = match start.into_stream(config).await {
         Ok(tls) => tls,
         Err(err) => {
-            app.metrics.handshake(false);
             report_handshake_failure(&app, &host, &err);
+            app.metrics.handshake(false);
             return;
         }
     };
@@ -76,10 +76,14 @@ fn report_handshake_failure(app: &App, host: &str, err: &std::io::Error) {
             rustls::Error::AlertReceived(alert) => Some(*alert),
             _ => None,
         });
+    // unknown_ca: the CA is not in the client's store at all; decrypt_error: the client
+    // trusts a CA with shunt's name but another key (an old certs dir); bad/unknown
+    // certificate: other verifiers' way of saying the same.
     let untrusted = matches!(
         alert,
         Some(
             AlertDescription::UnknownCA
+                | AlertDescription::DecryptError
                 | AlertDescription::BadCertificate
                 | AlertDescription::CertificateUnknown
         )
@@ -90,8 +94,8 @@ fn report_handshake_failure(app: &App, host: &str, err: &std::io::Error) {
             tracing::warn!(
                 host,
                 alert = ?alert,
-                "client rejected shunt's certificate: it does not trust the shunt CA; \
-                 set SSL_CERT_FILE and REQUESTS_CA_BUNDLE to {}",
+                "client rejected shunt's certificate: it does not trust this shunt CA \
+                 (missing, or an old one); set SSL_CERT_FILE and REQUESTS_CA_BUNDLE to {}",
                 bundle.display()
             );
         }
