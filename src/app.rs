@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::backend::mock::MockConfig;
 use crate::backend::{Backends, ModelBackend, metadata, mock, token, upstream};
 use crate::config::{ServeArgs, Upstream};
 use crate::metrics::Metrics;
@@ -30,7 +31,7 @@ pub struct App {
     pub policy: Policy,
     pub ca: Ca,
     pub backends: Backends,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub lifecycle: Lifecycle,
     /// Where the trust kit lives, for the "trust the CA" hint.
     pub certs_dir: PathBuf,
@@ -41,10 +42,11 @@ pub struct App {
 
 impl App {
     /// Assemble the state from validated args and a loaded CA.
-    pub fn new(args: &ServeArgs, ca: Ca, certs_dir: PathBuf) -> App {
+    pub fn new(args: &ServeArgs, mock: MockConfig, ca: Ca, certs_dir: PathBuf) -> App {
+        let metrics = Arc::new(Metrics::new());
         let tokens = Arc::new(token::TokenIssuer::new(args.token_expires_in));
         let model = match &args.upstream {
-            Upstream::Builtin => ModelBackend::Builtin(mock::Mock::default()),
+            Upstream::Builtin => ModelBackend::Builtin(Box::new(mock::Mock::new(mock, metrics.clone()))),
             Upstream::Forward(uri) => ModelBackend::Forward(Box::new(upstream::Forwarder::new(
                 uri.clone(),
                 args.rewrite,
@@ -61,7 +63,7 @@ impl App {
                 token: tokens,
                 origin: upstream::OriginClient::new(args.connect_timeout, args.upstream_timeout),
             },
-            metrics: Metrics::new(),
+            metrics,
             lifecycle: Lifecycle::default(),
             certs_dir,
             connect_timeout: args.connect_timeout,

@@ -8,6 +8,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::backend::mock::MockConfig;
+use crate::backend::mock::faults::Faults;
+use crate::backend::mock::latency::{Dist, Latency, LatencyTable};
+use crate::backend::mock::scenario::Scenarios;
 use crate::policy::Other;
 use crate::route::Rewrite;
 use crate::tls::kit::DEFAULT_PROJECT;
@@ -140,6 +144,8 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUNT_UPSTREAM_TIMEOUT", default_value = "300", value_parser = parse_duration_secs)]
     pub upstream_timeout: Duration,
     #[command(flatten)]
+    pub mock: MockFlags,
+    #[command(flatten)]
     pub log: LogArgs,
 }
 
@@ -173,7 +179,113 @@ pub struct MockArgs {
     #[arg(long, env = "SHUNT_GRACE_PERIOD", default_value = "10", value_parser = parse_duration_secs)]
     pub grace_period: Duration,
     #[command(flatten)]
+    pub mock: MockFlags,
+    #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// `MIN..MAX` or `N`.
+fn parse_word_range(s: &str) -> Result<(usize, usize), String> {
+    let parse = |v: &str| {
+        v.trim()
+            .parse::<usize>()
+            .map_err(|_| format!("`{s}`: expected N or MIN..MAX"))
+    };
+    let (lo, hi) = match s.split_once("..") {
+        Some((lo, hi)) => (parse(lo)?, parse(hi)?),
+        None => {
+            let n = parse(s)?;
+            (n, n)
+        }
+    };
+    if lo == 0 || lo > hi || hi > 100_000 {
+        return Err(format!("`{s}`: need 1 <= MIN <= MAX <= 100000"));
+    }
+    Ok((lo, hi))
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|r| (0.0..=1.0).contains(r))
+        .ok_or_else(|| format!("`{s}` is not a rate between 0 and 1"))
+}
+
+/// Knobs of the built-in mock, shared by `serve` (with `--upstream builtin`) and `mock`.
+#[derive(Debug, Clone, Args)]
+pub struct MockFlags {
+    /// Seed for replies, latency samples and faults; the same seed repeats a run.
+    #[arg(long, env = "SHUNT_SEED", default_value_t = 0)]
+    pub seed: u64,
+    /// Words in a text reply: N, or MIN..MAX drawn per reply.
+    #[arg(long, env = "SHUNT_REPLY_WORDS", default_value = "24", value_parser = parse_word_range)]
+    pub reply_words: (usize, usize),
+    /// Words per streamed chunk.
+    #[arg(long, env = "SHUNT_CHUNK_WORDS", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub chunk_words: u32,
+    /// Time to first token: `0`, `200ms`, `fixed:200ms`, `uniform:100ms..300ms`,
+    /// `normal:MEAN,SD`, `lognormal:MEDIAN,SIGMA`. Per-model values go in --scenarios.
+    #[arg(long, env = "SHUNT_TTFT", default_value = "0")]
+    pub ttft: Dist,
+    /// Gap between streamed chunks (same syntax as --ttft). A non-streamed reply waits
+    /// TTFT plus one gap per chunk it would have streamed.
+    #[arg(long, env = "SHUNT_GAP", default_value = "0")]
+    pub gap: Dist,
+    /// Share of model calls answered 429 RESOURCE_EXHAUSTED (with Retry-After).
+    #[arg(long, env = "SHUNT_FAULT_429", default_value = "0", value_parser = parse_rate)]
+    pub fault_429: f64,
+    /// Share of model calls answered 500 INTERNAL.
+    #[arg(long, env = "SHUNT_FAULT_500", default_value = "0", value_parser = parse_rate)]
+    pub fault_500: f64,
+    /// Share of model calls answered 503 UNAVAILABLE.
+    #[arg(long, env = "SHUNT_FAULT_503", default_value = "0", value_parser = parse_rate)]
+    pub fault_503: f64,
+    /// Share of the remaining replies whose body is cut mid-way.
+    #[arg(long, env = "SHUNT_FAULT_CUT", default_value = "0", value_parser = parse_rate)]
+    pub fault_cut: f64,
+    /// Retry-After seconds sent with injected 429s.
+    #[arg(long, env = "SHUNT_RETRY_AFTER", default_value_t = 1)]
+    pub retry_after: u64,
+    /// With tools in AUTO mode: the chance of a function call on a turn that ends with the
+    /// user's message. After a function result the mock always answers with text.
+    #[arg(long, env = "SHUNT_AUTO_CALL_RATE", default_value = "1", value_parser = parse_rate)]
+    pub auto_call_rate: f64,
+    /// TOML file of scenario rules and per-model latency (see README).
+    #[arg(long, env = "SHUNT_SCENARIOS")]
+    pub scenarios: Option<PathBuf>,
+}
+
+impl MockFlags {
+    /// The mock's configuration; reads and checks the scenario file.
+    pub fn build(&self) -> Result<MockConfig, String> {
+        let faults = Faults {
+            rate_429: self.fault_429,
+            rate_500: self.fault_500,
+            rate_503: self.fault_503,
+            rate_cut: self.fault_cut,
+            retry_after: self.retry_after,
+        };
+        faults.validate()?;
+        let scenarios = match &self.scenarios {
+            Some(path) => Scenarios::load(path).map_err(|e| format!("--scenarios {e}"))?,
+            None => Scenarios::default(),
+        };
+        Ok(MockConfig {
+            seed: self.seed,
+            reply_words: self.reply_words,
+            chunk_words: self.chunk_words as usize,
+            latency: LatencyTable {
+                default: Latency {
+                    ttft: self.ttft.clone(),
+                    gap: self.gap.clone(),
+                },
+                models: scenarios.models.clone(),
+            },
+            faults,
+            auto_call_rate: self.auto_call_rate,
+            scenarios,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Args)]

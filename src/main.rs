@@ -59,6 +59,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 fn serve(args: ServeArgs) -> CmdResult {
     args.validate().map_err(usage)?;
+    let mock_config = args.mock.build().map_err(usage)?;
     shunt::telemetry::init(&args.log).map_err(usage)?;
     let certs = absolute(&args.certs);
     let ca = Ca::load_or_create(&certs).map_err(usage)?;
@@ -89,7 +90,7 @@ fn serve(args: ServeArgs) -> CmdResult {
                  use --other deny to refuse hosts outside the table"
             );
         }
-        let app = Arc::new(App::new(&args, ca, certs));
+        let app = Arc::new(App::new(&args, mock_config, ca, certs));
         // Signal handlers first: a SIGTERM right after "listening" must shut down cleanly.
         let shutdown = shutdown_signal().map_err(software)?;
         tracing::info!(upstream = ?args.upstream, "listening addr={addr}");
@@ -100,14 +101,16 @@ fn serve(args: ServeArgs) -> CmdResult {
 }
 
 fn mock(args: MockArgs) -> CmdResult {
+    let config = args.mock.build().map_err(usage)?;
     shunt::telemetry::init(&args.log).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let (listener, addr) = bind(args.listen).await?;
         let shutdown = shutdown_signal().map_err(software)?;
         tracing::info!("mock listening addr={addr}");
-        let mock = Arc::new(shunt::backend::mock::Mock::default());
-        shunt::server::run_mock(listener, mock, args.grace_period, shutdown).await;
+        let metrics = Arc::new(shunt::metrics::Metrics::new());
+        let mock = Arc::new(shunt::backend::mock::Mock::new(config, metrics.clone()));
+        shunt::server::run_mock(listener, mock, metrics, args.grace_period, shutdown).await;
         tracing::info!("shut down");
         Ok(())
     })

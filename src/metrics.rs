@@ -36,6 +36,13 @@ pub struct Metrics {
     open_connections: Gauge,
     handshakes: Family<ResultLabel, Counter>,
     leaf_cache: Family<ResultLabel, Counter>,
+    mock_replies: Family<KindLabel, Counter>,
+    mock_faults: Family<KindLabel, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -65,6 +72,8 @@ impl Metrics {
         let open_connections = Gauge::default();
         let handshakes = Family::<ResultLabel, Counter>::default();
         let leaf_cache = Family::<ResultLabel, Counter>::default();
+        let mock_replies = Family::<KindLabel, Counter>::default();
+        let mock_faults = Family::<KindLabel, Counter>::default();
         registry.register(
             "requests",
             "Exchanges handled, by route and HTTP status",
@@ -90,6 +99,16 @@ impl Metrics {
             "Leaf certificate cache lookups, by result",
             leaf_cache.clone(),
         );
+        registry.register(
+            "mock_replies",
+            "Built-in mock generation replies, by kind (text, json, function_call, error)",
+            mock_replies.clone(),
+        );
+        registry.register(
+            "mock_faults",
+            "Built-in mock fault draws, by kind (none, 429, 500, 503, cut)",
+            mock_faults.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -97,7 +116,17 @@ impl Metrics {
             open_connections,
             handshakes,
             leaf_cache,
+            mock_replies,
+            mock_faults,
         }
+    }
+
+    pub fn mock_reply(&self, kind: &'static str) {
+        self.mock_replies.get_or_create(&KindLabel { kind }).inc();
+    }
+
+    pub fn mock_fault(&self, kind: &'static str) {
+        self.mock_faults.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// Count one exchange and its time to response headers.

@@ -23,6 +23,7 @@ use crate::backend::admin::{self, Admin};
 use crate::backend::mock::Mock;
 use crate::body::Body;
 use crate::error::Error;
+use crate::metrics::Metrics;
 use crate::route;
 
 /// Drive `conn` to completion; when `shutdown` fires, ask it to finish in-flight
@@ -82,6 +83,7 @@ pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown
 pub async fn run_mock(
     listener: TcpListener,
     mock: Arc<Mock>,
+    metrics: Arc<Metrics>,
     grace: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -89,11 +91,13 @@ pub async fn run_mock(
     let token = lifecycle.shutdown.clone();
     accept_loop(listener, &lifecycle, shutdown, move |stream, peer| {
         let mock = mock.clone();
+        let metrics = metrics.clone();
         let token = token.clone();
         async move {
             let svc = service_fn(move |req| {
                 let mock = mock.clone();
-                async move { Ok::<_, Infallible>(mock_request(req, &mock).await) }
+                let metrics = metrics.clone();
+                async move { Ok::<_, Infallible>(mock_request(req, &mock, &metrics).await) }
             });
             let builder = auto::Builder::new(TokioExecutor::new());
             let conn = builder.serve_connection(TokioIo::new(stream), svc);
@@ -106,10 +110,12 @@ pub async fn run_mock(
     drain(&lifecycle, grace).await;
 }
 
-async fn mock_request(req: http::Request<Incoming>, mock: &Mock) -> http::Response<Body> {
+async fn mock_request(req: http::Request<Incoming>, mock: &Mock, metrics: &Metrics) -> http::Response<Body> {
     let path = req.uri().path().to_string();
-    if let Some(Admin::Health) = Admin::from_path(&path) {
-        return admin::health();
+    match Admin::from_path(&path) {
+        Some(Admin::Health) => return admin::health(),
+        Some(Admin::Metrics) => return admin::metrics(metrics.render()),
+        Some(Admin::CaPem) | None => {}
     }
     let started = std::time::Instant::now();
     let method = req.method().clone();
@@ -122,7 +128,10 @@ async fn mock_request(req: http::Request<Incoming>, mock: &Mock) -> http::Respon
         }
         .into_response(),
     };
-    tracing::info!(%method, path, status = res.status().as_u16(), latency_ms = started.elapsed().as_secs_f64() * 1e3, "exchange");
+    let status = res.status().as_u16();
+    let route = if status == 404 { "not_found" } else { "mock" };
+    metrics.observe_request(route, status, started.elapsed());
+    tracing::info!(%method, path, status, latency_ms = started.elapsed().as_secs_f64() * 1e3, "exchange");
     res
 }
 

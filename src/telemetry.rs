@@ -12,7 +12,10 @@ pub fn init(args: &LogArgs) -> Result<(), String> {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(std::io::stderr().is_terminal())
+        // On a failed write (a closed log pipe) tracing-subscriber would report it with
+        // eprintln!, which panics on that same broken stderr and takes the request down.
+        .log_internal_errors(false);
     let result = match args.log_format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

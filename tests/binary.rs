@@ -13,8 +13,34 @@ use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 
+/// A child process killed when the test ends, even by a panic (a leaked shunt would
+/// hold the test runner's output open).
+struct Guard(Child);
+
+impl std::ops::Deref for Guard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+}
+
 /// Start `shunt serve` on port 0 and return the child and the address it logged.
-fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> (Child, std::net::SocketAddr) {
+fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> (Guard, std::net::SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_shunt"))
         .args(["serve", "--listen", "127.0.0.1:0", "--certs"])
         .arg(certs)
@@ -32,6 +58,7 @@ fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> (Child, std::net::Soc
             }
         }
     });
+    let child = Guard(child);
     let addr = rx
         .recv_timeout(Duration::from_secs(20))
         .expect("shunt logged its address");
@@ -219,4 +246,59 @@ fn env_command() {
     assert!(text.contains("HTTPS_PROXY=http://shunt:8080\n"));
     assert!(text.contains("REQUESTS_CA_BUNDLE=/certs/bundle.pem\n"));
     assert!(text.contains("GOOGLE_APPLICATION_CREDENTIALS=/certs/adc.json\n"));
+}
+
+/// `shunt mock` serves health, metrics and Gemini API paths over plain HTTP; SIGTERM exits 0.
+#[tokio::test]
+async fn mock_command_serves_gemini_api_paths() {
+    let mut child = Guard(
+        Command::new(env!("CARGO_BIN_EXE_shunt"))
+            .args(["mock", "--listen", "127.0.0.1:0", "--seed", "3"])
+            .env_clear()
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn shunt mock"),
+    );
+    let stderr = child.stderr.take().expect("stderr");
+    let line = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening addr="))
+        .expect("mock logged its address");
+    let addr: std::net::SocketAddr = line
+        .split("listening addr=")
+        .nth(1)
+        .expect("addr")
+        .trim()
+        .parse()
+        .expect("addr");
+    assert_eq!(plain(addr, request("GET", "/health", "")).await.status, 200);
+    let reply = plain(
+        addr,
+        request("POST", "/v1beta/models/gemini-2.5-flash:generateContent", PROMPT),
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(reply.json()["candidates"][0]["content"]["parts"][0]["text"].is_string());
+    let batch = r#"{"requests":[{"content":{"parts":[{"text":"a"}]}},{"content":{"parts":[{"text":"b"}]}}]}"#;
+    let reply = plain(
+        addr,
+        request(
+            "POST",
+            "/v1beta/models/text-embedding-004:batchEmbedContents",
+            batch,
+        ),
+    )
+    .await;
+    assert_eq!(
+        reply.json()["embeddings"].as_array().expect("embeddings").len(),
+        2
+    );
+    let metrics = plain(addr, request("GET", "/metrics", "")).await.text();
+    assert!(
+        metrics.contains("shunt_mock_replies_total{kind=\"text\"} 1"),
+        "{metrics}"
+    );
+    sigterm(&child);
+    assert_eq!(child.wait().expect("wait").code(), Some(0));
 }

@@ -16,7 +16,7 @@ use crate::route::{ModelCall, Route};
 /// Where model calls go (`--upstream`).
 pub enum ModelBackend {
     /// The embedded mock.
-    Builtin(mock::Mock),
+    Builtin(Box<mock::Mock>),
     /// A mock-llm service over plain HTTP.
     Forward(Box<upstream::Forwarder>),
 }

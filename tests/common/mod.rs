@@ -45,7 +45,8 @@ impl Proxy {
         };
         args.validate().expect("flags valid");
         let ca = Ca::load_or_create(dir.path()).expect("CA");
-        let app = Arc::new(App::new(&args, ca, dir.path().to_path_buf()));
+        let mock = args.mock.build().expect("mock flags valid");
+        let app = Arc::new(App::new(&args, mock, ca, dir.path().to_path_buf()));
         let listener = TcpListener::bind(args.listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (tx, rx) = oneshot::channel::<()>();

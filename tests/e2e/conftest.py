@@ -137,9 +137,7 @@ class Shunt:
         self.certs.mkdir(parents=True, exist_ok=True)
         self.home.mkdir(parents=True)
         self.args = args
-        self.cmd = [
-            str(SHUNT_BIN), "serve", "--listen", "127.0.0.1:0", "--certs", str(self.certs), *args,
-        ]
+        self.cmd = self.command(args)
         self.addr = ""
         self.url = ""
         self.returncode: int | None = None
@@ -167,6 +165,10 @@ class Shunt:
         self.url = f"http://{self.addr}"
         self.host, _, port = self.addr.rpartition(":")
         self.port = int(port)
+
+    def command(self, args: list[str]) -> list[str]:
+        """The command line to start (subclasses start another subcommand)."""
+        return [str(SHUNT_BIN), "serve", "--listen", "127.0.0.1:0", "--certs", str(self.certs), *args]
 
     def log(self) -> str:
         """Everything shunt printed so far, for failure messages."""
@@ -250,10 +252,43 @@ class Shunt:
         assert code == 0, f"shunt exited {code} after SIGTERM (expected 0)\n{self.log()}"
 
 
+class ShuntMock(Shunt):
+    """A running `shunt mock` (the built-in mock alone, plain HTTP, no trust kit).
+
+    Clients get only PATH/HOME/LANG: they talk to `self.url` directly, with no proxy.
+    """
+
+    def command(self, args: list[str]) -> list[str]:
+        return [str(SHUNT_BIN), "mock", "--listen", "127.0.0.1:0", *args]
+
+    def env(self, **overrides: str | None) -> dict[str, str]:
+        env = base_env(self.home)
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return env
+
+
 def check_binary():
     """A missing or non-executable binary fails the test (never skips it)."""
     if not (SHUNT_BIN.is_file() and os.access(SHUNT_BIN, os.X_OK)):
         pytest.fail(f"shunt binary not found or not executable: {SHUNT_BIN} (set SHUNT_BIN)")
+
+
+def refused_start(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run `shunt serve ARGS` expected to reject its config: assert it exits non-zero
+    without ever listening; return the finished process (stderr has the reason)."""
+    check_binary()
+    try:
+        res = subprocess.run(
+            [str(SHUNT_BIN), "serve", "--listen", "127.0.0.1:0", "--certs",
+             str(workdir / "certs"), *args],
+            env={**base_env(workdir), "NO_COLOR": "1"}, stdin=subprocess.DEVNULL,
+            capture_output=True, text=True, timeout=30,
+        )
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"shunt accepted {args} and kept running\n{e.stderr}")
+    assert res.returncode != 0, f"shunt accepted {args}:\n{res.stderr}"
+    assert not LISTENING_RE.search(res.stderr), f"shunt listened with {args}:\n{res.stderr}"
+    return res
 
 
 @pytest.fixture(scope="module")
@@ -271,6 +306,21 @@ def start_shunt(tmp_path_factory):
 
     def start(*args: str, certs: Path | None = None) -> Shunt:
         s = Shunt(tmp_path_factory.mktemp("shunt"), list(args), certs=certs)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.stop_and_check()
+
+
+@pytest.fixture
+def start_mock(tmp_path_factory):
+    """Factory: start_mock(*extra_args) -> ShuntMock; each is stopped (exit 0) at teardown."""
+    started: list[ShuntMock] = []
+
+    def start(*args: str) -> ShuntMock:
+        s = ShuntMock(tmp_path_factory.mktemp("mock"), list(args))
         started.append(s)
         return s
 

@@ -1,196 +1,148 @@
 //! Gemini wire shapes: generateContent, streamGenerateContent (SSE with `alt=sse`, a
-//! streamed JSON array without), countTokens, computeTokens, embeddings (`:predict`,
-//! `:embedContent`, `:batchEmbedContents`).
+//! streamed JSON array without), countTokens, computeTokens, and embeddings (`:predict`,
+//! `:embedContent`, `:batchEmbedContents`). Request keys are read in camelCase and
+//! snake_case, as proto-JSON accepts both (the SDK sends nested objects in snake_case).
 
 use bytes::Bytes;
 use http::StatusCode;
+use rand::Rng;
 use serde_json::{Value, json};
 
-use super::MockConfig;
-use super::text;
-use crate::body::{self, Body, json_response};
+use super::schema::Dialect;
+use super::{Answer, Ask, Delivery, Rendered, Structured, ToolDecl, ToolMode, split_chunks, text};
+use crate::body::{Body, json_response};
 use crate::route::ModelCall;
 
-pub fn answer(
-    config: &MockConfig,
-    call: &ModelCall,
-    req: &Value,
-    sse: bool,
-    seed: u64,
-) -> Result<http::Response<Body>, String> {
-    match call.verb.as_str() {
-        "generateContent" => {
-            let reply = Reply::new(config, call, req, seed)?;
-            Ok(json_response(StatusCode::OK, &reply.whole()))
-        }
-        "streamGenerateContent" => {
-            let reply = Reply::new(config, call, req, seed)?;
-            Ok(stream(reply.chunks(config.words_per_chunk), sse))
-        }
-        "countTokens" => {
-            let prompt = prompt_text(req)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"totalTokens": text::count_tokens(&prompt), "totalBillableCharacters": prompt.chars().count()}),
-            ))
-        }
-        "computeTokens" => {
-            let prompt = prompt_text(req)?;
-            let words: Vec<&str> = prompt.split_whitespace().collect();
-            let ids: Vec<String> = words
+/// `obj[camel]`, else `obj[snake]`.
+pub fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
+    v.get(camel).or_else(|| v.get(snake))
+}
+
+/// For generation verbs, the [`Ask`] and how to deliver it; `None` for other verbs.
+pub fn generation(call: &ModelCall, req: &Value, sse: bool) -> Result<Option<(Ask, Delivery)>, String> {
+    let delivery = match call.verb.as_str() {
+        "generateContent" => Delivery::Whole,
+        "streamGenerateContent" if sse => Delivery::Sse,
+        "streamGenerateContent" => Delivery::JsonArray,
+        _ => return Ok(None),
+    };
+    Ok(Some((ask(call, req)?, delivery)))
+}
+
+fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
+    let contents = contents(req)?;
+    let mut prompt = Vec::new();
+    if let Some(system) = field(req, "systemInstruction", "system_instruction") {
+        prompt.push(content_text(system));
+    }
+    prompt.extend(contents.iter().map(|c| content_text(c)));
+    let after_tool_result = contents.last().is_some_and(|c| {
+        c.get("parts").and_then(Value::as_array).is_some_and(|parts| {
+            parts
                 .iter()
-                .map(|w| (text::fnv1a(w.as_bytes()) % 256_000).to_string())
-                .collect();
-            let tokens: Vec<String> = words.iter().map(|w| b64(w.as_bytes())).collect();
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"tokensInfo": [{"tokens": tokens, "tokenIds": ids, "role": "user"}]}),
-            ))
-        }
-        "predict" => predict_embeddings(call, req),
-        "embedContent" => {
-            let text = content_text(req.get("content").unwrap_or(&Value::Null));
-            let dims = output_dims(
-                call,
-                req.get("embedContentConfig").or(req.get("embed_content_config")),
-                req,
-            );
-            let tokens = text::count_tokens(&text);
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"embedding": {"values": embedding(&text, dims)},
-                        "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
-                        "truncated": false}),
-            ))
-        }
-        "batchEmbedContents" => {
-            let requests = req
-                .get("requests")
-                .and_then(Value::as_array)
-                .ok_or("`requests` must be a list")?;
-            let embeddings: Vec<Value> = requests
-                .iter()
-                .map(|r| {
-                    let text = content_text(r.get("content").unwrap_or(&Value::Null));
-                    json!({"values": embedding(&text, output_dims(call, None, r))})
-                })
-                .collect();
-            Ok(json_response(StatusCode::OK, &json!({"embeddings": embeddings})))
-        }
-        other => Err(format!("unknown method {other} for model {}", call.model)),
-    }
-}
-
-/// A generated reply: its text as words, and the counts for usageMetadata.
-struct Reply {
-    model: String,
-    words: Vec<String>,
-    prompt_tokens: u64,
-    response_id: String,
-}
-
-impl Reply {
-    fn new(config: &MockConfig, call: &ModelCall, req: &Value, seed: u64) -> Result<Reply, String> {
-        let prompt = prompt_text(req)?;
-        Ok(Reply {
-            model: call.model.clone(),
-            words: text::words(seed, config.reply_words),
-            prompt_tokens: text::count_tokens(&prompt).max(1),
-            response_id: format!("shunt-{seed:016x}"),
+                .any(|p| field(p, "functionResponse", "function_response").is_some())
         })
-    }
-
-    fn usage(&self) -> Value {
-        let out = self.words.len() as u64;
-        json!({
-            "promptTokenCount": self.prompt_tokens,
-            "candidatesTokenCount": out,
-            "totalTokenCount": self.prompt_tokens + out,
-            "trafficType": "ON_DEMAND",
-            "promptTokensDetails": [{"modality": "TEXT", "tokenCount": self.prompt_tokens}],
-            "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": out}],
-        })
-    }
-
-    fn envelope(&self, text: &str, last: bool) -> Value {
-        let mut candidate = json!({"content": {"role": "model", "parts": [{"text": text}]}, "index": 0});
-        let mut out = json!({
-            "candidates": [],
-            "modelVersion": self.model,
-            "createTime": now_rfc3339(),
-            "responseId": self.response_id,
-        });
-        if last {
-            candidate["finishReason"] = json!("STOP");
-            out["usageMetadata"] = self.usage();
-        }
-        out["candidates"] = json!([candidate]);
-        out
-    }
-
-    fn whole(&self) -> Value {
-        self.envelope(&self.words.join(" "), true)
-    }
-
-    fn chunks(&self, per_chunk: usize) -> Vec<Value> {
-        let parts = text::chunks(&self.words, per_chunk);
-        let n = parts.len();
-        parts
-            .iter()
-            .enumerate()
-            .map(|(i, t)| self.envelope(t, i + 1 == n))
-            .collect()
-    }
-}
-
-/// Stream chunks as SSE (`data: {json}\r\n\r\n`, no `[DONE]`) or as a JSON array.
-fn stream(chunks: Vec<Value>, sse: bool) -> http::Response<Body> {
-    let (tx, body) = body::channel(4);
-    tokio::spawn(async move {
-        let n = chunks.len();
-        for (i, chunk) in chunks.into_iter().enumerate() {
-            let frame = if sse {
-                format!("data: {chunk}\r\n\r\n")
-            } else {
-                let open = if i == 0 { "[" } else { "" };
-                let close = if i + 1 == n { "]" } else { ",\r\n" };
-                format!("{open}{chunk}{close}")
-            };
-            if tx.send(Ok(Bytes::from(frame))).await.is_err() {
-                return; // client went away
-            }
-        }
     });
-    let content_type = if sse {
-        "text/event-stream"
-    } else {
-        "application/json"
-    };
-    let mut res = http::Response::new(body);
-    res.headers_mut().insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static(content_type),
-    );
-    res
+    let config = field(req, "generationConfig", "generation_config");
+    let structured = config.and_then(structured);
+    let (tools, mode) = tools(req)?;
+    Ok(Ask {
+        model: call.model.clone(),
+        prompt: prompt.join("\n"),
+        structured,
+        tools,
+        mode,
+        after_tool_result,
+    })
 }
 
-/// All text of the request's `contents` (the prompt), validating its shape.
-fn prompt_text(req: &Value) -> Result<String, String> {
-    let contents = match req.get("contents") {
-        None => return Ok(String::new()),
-        Some(Value::Array(items)) => items,
-        Some(_) => return Err("Invalid value at 'contents': expected a list of Content".into()),
-    };
-    let mut out = Vec::new();
-    for content in contents {
-        if !content.is_object() {
-            return Err("Invalid value at 'contents': each item must be a Content object".into());
+/// `contents`, which must be a list of objects when present.
+fn contents(req: &Value) -> Result<Vec<&Value>, String> {
+    match req.get("contents") {
+        None => Ok(Vec::new()),
+        Some(Value::Array(items)) => {
+            if items.iter().any(|c| !c.is_object()) {
+                return Err("Invalid value at 'contents': each item must be a Content object".into());
+            }
+            if items
+                .iter()
+                .any(|c| c.get("parts").is_some_and(|p| !p.is_array()))
+            {
+                return Err("Invalid value at 'contents[].parts': expected a list of Part".into());
+            }
+            Ok(items.iter().collect())
         }
-        out.push(content_text(content));
+        Some(_) => Err("Invalid value at 'contents': expected a list of Content".into()),
     }
-    Ok(out.join("\n"))
 }
 
+fn structured(config: &Value) -> Option<Structured> {
+    let mime = field(config, "responseMimeType", "response_mime_type")
+        .and_then(Value::as_str)
+        .unwrap_or("text/plain");
+    let schema = field(config, "responseJsonSchema", "response_json_schema")
+        .map(|s| (s.clone(), Dialect::JsonSchema))
+        .or_else(|| {
+            field(config, "responseSchema", "response_schema").map(|s| (s.clone(), Dialect::OpenApi))
+        });
+    match (mime, schema) {
+        ("text/x.enum", schema) => Some(Structured {
+            schema,
+            enum_text: true,
+        }),
+        ("application/json", schema) => Some(Structured {
+            schema,
+            enum_text: false,
+        }),
+        (_, Some(schema)) => Some(Structured {
+            schema: Some(schema),
+            enum_text: false,
+        }),
+        (_, None) => None,
+    }
+}
+
+fn tools(req: &Value) -> Result<(Vec<ToolDecl>, ToolMode), String> {
+    let mut decls = Vec::new();
+    for tool in req.get("tools").and_then(Value::as_array).into_iter().flatten() {
+        let functions =
+            field(tool, "functionDeclarations", "function_declarations").and_then(Value::as_array);
+        for f in functions.into_iter().flatten() {
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .ok_or("Invalid value at 'tools[].function_declarations[].name': required")?;
+            let schema = field(f, "parametersJsonSchema", "parameters_json_schema")
+                .map(|s| (s.clone(), Dialect::JsonSchema))
+                .or_else(|| f.get("parameters").map(|s| (s.clone(), Dialect::OpenApi)));
+            decls.push(ToolDecl {
+                name: name.to_string(),
+                schema,
+            });
+        }
+    }
+    let calling = field(req, "toolConfig", "tool_config")
+        .and_then(|c| field(c, "functionCallingConfig", "function_calling_config"));
+    let allowed: Vec<String> = calling
+        .and_then(|c| field(c, "allowedFunctionNames", "allowed_function_names"))
+        .and_then(Value::as_array)
+        .map(|names| names.iter().filter_map(Value::as_str).map(String::from).collect())
+        .unwrap_or_default();
+    let mode = match calling.and_then(|c| c.get("mode")).and_then(Value::as_str) {
+        Some(m)
+            if m.eq_ignore_ascii_case("ANY")
+                || m.eq_ignore_ascii_case("VALIDATED") && !allowed.is_empty() =>
+        {
+            ToolMode::Any(allowed)
+        }
+        Some(m) if m.eq_ignore_ascii_case("NONE") => ToolMode::None,
+        _ if !allowed.is_empty() => ToolMode::Any(allowed),
+        _ => ToolMode::Auto,
+    };
+    Ok((decls, mode))
+}
+
+/// Text of a Content's parts.
 fn content_text(content: &Value) -> String {
     content
         .get("parts")
@@ -205,23 +157,177 @@ fn content_text(content: &Value) -> String {
         .unwrap_or_default()
 }
 
+/// Render an answer as GenerateContentResponse chunks.
+pub fn render(
+    ask: &Ask,
+    answer: &Answer,
+    delivery: Delivery,
+    chunk_words: usize,
+    rng: &mut impl Rng,
+) -> Rendered {
+    let prompt_tokens = text::count_tokens(&ask.prompt);
+    let response_id = format!("shunt-{:016x}", rng.r#gen::<u64>());
+    let (parts, output): (Vec<Value>, String) = match answer {
+        Answer::Text(t) | Answer::Json(t) => (
+            split_chunks(t, chunk_words, matches!(answer, Answer::Json(_)))
+                .into_iter()
+                .map(|c| json!({"text": c}))
+                .collect(),
+            t.clone(),
+        ),
+        Answer::Call { name, args } => (
+            vec![json!({"functionCall": {"name": name, "args": args}})],
+            format!("{name}{args}"),
+        ),
+        Answer::Error { .. } => (vec![json!({"text": ""})], String::new()),
+    };
+    let out_tokens = text::count_tokens(&output);
+    let created = text::now_rfc3339();
+    let envelope = |part: Value, last: bool| {
+        let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
+        let mut out = json!({"candidates": [], "modelVersion": ask.model, "createTime": created, "responseId": response_id});
+        if last {
+            // The final chunk carries finishReason and usageMetadata, as Vertex sends them.
+            candidate["finishReason"] = json!("STOP");
+            out["usageMetadata"] = json!({
+                "promptTokenCount": prompt_tokens,
+                "candidatesTokenCount": out_tokens,
+                "totalTokenCount": prompt_tokens + out_tokens,
+                "trafficType": "ON_DEMAND",
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
+                "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": out_tokens}],
+            });
+        }
+        out["candidates"] = json!([candidate]);
+        out
+    };
+    let n = parts.len();
+    let frames: Vec<Bytes> = match delivery {
+        Delivery::Whole => {
+            let part = match answer {
+                Answer::Text(t) | Answer::Json(t) => json!({"text": t}),
+                _ => parts.into_iter().next().unwrap_or_else(|| json!({"text": ""})),
+            };
+            vec![Bytes::from(envelope(part, true).to_string())]
+        }
+        Delivery::Sse => parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| Bytes::from(format!("data: {}\r\n\r\n", envelope(p, i + 1 == n))))
+            .collect(),
+        Delivery::JsonArray => parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| {
+                let open = if i == 0 { "[" } else { "" };
+                let close = if i + 1 == n { "]" } else { ",\r\n" };
+                Bytes::from(format!("{open}{}{close}", envelope(p, i + 1 == n)))
+            })
+            .collect(),
+    };
+    let content_type = match delivery {
+        Delivery::Sse => "text/event-stream",
+        Delivery::Whole | Delivery::JsonArray => "application/json",
+    };
+    Rendered {
+        content_type,
+        frames,
+        chunks: n,
+    }
+}
+
+/// Non-generation verbs: token counting and embeddings.
+pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
+    match call.verb.as_str() {
+        "countTokens" => {
+            let prompt = prompt_text(req)?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"totalTokens": text::count_tokens(&prompt), "totalBillableCharacters": prompt.chars().count()}),
+            ))
+        }
+        "computeTokens" => {
+            let prompt = prompt_text(req)?;
+            let words: Vec<&str> = prompt.split_whitespace().collect();
+            let ids: Vec<String> = words
+                .iter()
+                .map(|w| (text::fnv1a(w.as_bytes()) % 256_000).to_string())
+                .collect();
+            let tokens: Vec<String> = words.iter().map(|w| text::base64(w.as_bytes())).collect();
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"tokensInfo": [{"tokens": tokens, "tokenIds": ids, "role": "user"}]}),
+            ))
+        }
+        "predict" => predict_embeddings(call, req),
+        "embedContent" => {
+            let content = req.get("content").ok_or("Invalid value at 'content': required")?;
+            let text = content_text(content);
+            let dims = output_dims(
+                call,
+                &[
+                    field(req, "embedContentConfig", "embed_content_config"),
+                    Some(req),
+                ],
+            );
+            let tokens = text::count_tokens(&text);
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"embedding": {"values": embedding(&text, dims)},
+                        "usageMetadata": {"promptTokenCount": tokens, "totalTokenCount": tokens},
+                        "truncated": false}),
+            ))
+        }
+        "batchEmbedContents" => {
+            let requests = req
+                .get("requests")
+                .and_then(Value::as_array)
+                .ok_or("Invalid value at 'requests': expected a list")?;
+            let embeddings: Vec<Value> = requests
+                .iter()
+                .map(|r| {
+                    let text = content_text(r.get("content").unwrap_or(&Value::Null));
+                    json!({"values": embedding(&text, output_dims(call, &[Some(r)]))})
+                })
+                .collect();
+            Ok(json_response(StatusCode::OK, &json!({"embeddings": embeddings})))
+        }
+        other => Err(format!(
+            "Invalid method {other} for model {}: the mock serves generateContent, \
+             streamGenerateContent, countTokens, computeTokens, predict, embedContent, batchEmbedContents",
+            call.model
+        )),
+    }
+}
+
+/// All prompt text of a request (system instruction and contents).
+fn prompt_text(req: &Value) -> Result<String, String> {
+    let mut out = Vec::new();
+    if let Some(system) = field(req, "systemInstruction", "system_instruction") {
+        out.push(content_text(system));
+    }
+    out.extend(contents(req)?.into_iter().map(content_text));
+    Ok(out.join("\n"))
+}
+
 /// `:predict` for embedding models: one prediction per instance, in order.
 fn predict_embeddings(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
     let instances = req
         .get("instances")
         .and_then(Value::as_array)
-        .ok_or("`instances` must be a list")?;
-    let dims = output_dims(call, req.get("parameters"), req);
+        .ok_or("Invalid value at 'instances': expected a list")?;
+    let dims = output_dims(call, &[req.get("parameters")]);
     let mut chars = 0;
-    let predictions: Vec<Value> = instances
-        .iter()
-        .map(|inst| {
-            let text = inst.get("content").and_then(Value::as_str).unwrap_or_default();
-            chars += text.chars().count();
-            json!({"embeddings": {"values": embedding(text, dims),
-                   "statistics": {"token_count": text::count_tokens(text), "truncated": false}}})
-        })
-        .collect();
+    let mut predictions = Vec::with_capacity(instances.len());
+    for (i, inst) in instances.iter().enumerate() {
+        let text = inst
+            .get("content")
+            .and_then(Value::as_str)
+            .ok_or_else(|| format!("Invalid value at 'instances[{i}].content': expected a string"))?;
+        chars += text.chars().count();
+        predictions.push(json!({"embeddings": {"values": embedding(text, dims),
+            "statistics": {"token_count": text::count_tokens(text), "truncated": false}}}));
+    }
     Ok(json_response(
         StatusCode::OK,
         &json!({"predictions": predictions, "metadata": {"billableCharacterCount": chars}}),
@@ -229,11 +335,11 @@ fn predict_embeddings(call: &ModelCall, req: &Value) -> Result<http::Response<Bo
 }
 
 /// Vector size: `outputDimensionality` if given, else the model's native size.
-fn output_dims(call: &ModelCall, params: Option<&Value>, req: &Value) -> usize {
-    let explicit = params
-        .into_iter()
-        .chain(std::iter::once(req))
-        .find_map(|p| p.get("outputDimensionality").or(p.get("output_dimensionality")))
+fn output_dims(call: &ModelCall, places: &[Option<&Value>]) -> usize {
+    let explicit = places
+        .iter()
+        .flatten()
+        .find_map(|p| field(p, "outputDimensionality", "output_dimensionality"))
         .and_then(Value::as_u64);
     match explicit {
         Some(n) if n > 0 => n.min(65_536) as usize,
@@ -242,9 +348,9 @@ fn output_dims(call: &ModelCall, params: Option<&Value>, req: &Value) -> usize {
     }
 }
 
-/// A deterministic unit vector for `text`.
+/// A deterministic unit vector for `text`: distinct texts give distinct vectors.
 pub fn embedding(text: &str, dims: usize) -> Vec<f64> {
-    use rand::{Rng, SeedableRng};
+    use rand::SeedableRng;
     let mut rng = rand::rngs::SmallRng::seed_from_u64(text::fnv1a(text.as_bytes()));
     let raw: Vec<f64> = (0..dims).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let norm = raw
@@ -254,27 +360,4 @@ pub fn embedding(text: &str, dims: usize) -> Vec<f64> {
         .sqrt()
         .max(f64::MIN_POSITIVE);
     raw.into_iter().map(|x| x / norm).collect()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }

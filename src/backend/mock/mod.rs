@@ -2,54 +2,180 @@
 //! and embedding calls with wire shapes the real SDKs accept (google-clients.md).
 //! `shunt serve --upstream builtin` and `shunt mock` share this one implementation.
 //!
-//! Replies are deterministic per (seed, request body): the same request gets the same
-//! text, so load-test runs are comparable.
+//! A generation request goes through four steps, each its own piece:
+//! 1. the API module ([`gemini`], [`claude`]) reads the request into an [`Ask`];
+//! 2. [`Mock::plan`] decides the [`Answer`]: a scenario rule, a function call, JSON for
+//!    the response schema ([`schema`]), or text;
+//! 3. the API module renders the answer as chunks in its wire format;
+//! 4. [`emit`] sends the chunks on a sampled [`latency::Schedule`], cutting the body
+//!    when a fault says so.
+//!
+//! Replies are deterministic per (seed, request body); faults and latency samples come
+//! from a per-request sequence seeded by `--seed`, so a run repeats.
 
 mod claude;
+pub mod faults;
 mod gemini;
+pub mod latency;
+pub mod scenario;
+pub mod schema;
 mod text;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::StatusCode;
 use hyper::body::Incoming;
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
 
-use crate::body::{Body, collect_limited};
+use crate::body::{self, Body, collect_limited};
 use crate::error::{Error, google_error};
+use crate::metrics::Metrics;
 use crate::route::{ModelApi, ModelCall, Publisher};
+use faults::{Fault, Faults};
+use latency::{LatencyTable, Schedule};
+use scenario::{Facts, Fixed, Scenarios};
 
 /// Model requests carry prompts and schemas; 32 MiB bounds a hostile body.
 const MOCK_BODY_LIMIT: usize = 32 * 1024 * 1024;
 
-/// Knobs of the built-in mock.
+/// Knobs of the built-in mock (built from the `--seed`, `--ttft`, `--fault-*`… flags).
 #[derive(Debug, Clone)]
 pub struct MockConfig {
-    /// Seed mixed into every reply.
+    /// Seed mixed into every reply, fault and latency draw.
     pub seed: u64,
-    /// Words in a text reply.
-    pub reply_words: usize,
-    /// Words per streamed chunk.
-    pub words_per_chunk: usize,
+    /// Words in a text reply: drawn uniformly from this inclusive range.
+    pub reply_words: (usize, usize),
+    /// Words per streamed chunk (JSON replies: about six characters per word).
+    pub chunk_words: usize,
+    pub latency: LatencyTable,
+    pub faults: Faults,
+    /// In AUTO function-calling mode, the chance of calling a function on a turn whose
+    /// last content is the user's. After a function result the mock always answers with
+    /// text, so agent loops end.
+    pub auto_call_rate: f64,
+    pub scenarios: Scenarios,
 }
 
 impl Default for MockConfig {
     fn default() -> Self {
         MockConfig {
             seed: 0,
-            reply_words: 24,
-            words_per_chunk: 4,
+            reply_words: (24, 24),
+            chunk_words: 4,
+            latency: LatencyTable::default(),
+            faults: Faults {
+                retry_after: 1,
+                ..Faults::default()
+            },
+            auto_call_rate: 1.0,
+            scenarios: Scenarios::default(),
         }
     }
 }
 
-/// The mock.
+/// How the model is asked to answer, whatever the API.
 #[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub model: String,
+    /// All prompt text (system + messages), for scenario regexes and token counts.
+    pub prompt: String,
+    pub structured: Option<Structured>,
+    pub tools: Vec<ToolDecl>,
+    pub mode: ToolMode,
+    /// The last turn carries a function / tool result.
+    pub after_tool_result: bool,
+}
+
+/// A response schema.
+#[derive(Debug, Clone)]
+pub struct Structured {
+    /// `None`: JSON was asked for without a schema.
+    pub schema: Option<(Value, schema::Dialect)>,
+    /// `text/x.enum`: answer with one enum value as plain text.
+    pub enum_text: bool,
+}
+
+/// A declared function / tool.
+#[derive(Debug, Clone)]
+pub struct ToolDecl {
+    pub name: String,
+    pub schema: Option<(Value, schema::Dialect)>,
+}
+
+/// Function-calling mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ToolMode {
+    /// The model decides (see [`MockConfig::auto_call_rate`]).
+    #[default]
+    Auto,
+    /// Must call one of these (all declared when empty).
+    Any(Vec<String>),
+    /// Must not call.
+    None,
+}
+
+/// What the mock answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text(String),
+    /// Raw JSON text (structured output).
+    Json(String),
+    Call {
+        name: String,
+        args: Value,
+    },
+    Error {
+        status: StatusCode,
+        message: String,
+    },
+}
+
+impl Answer {
+    fn kind(&self) -> &'static str {
+        match self {
+            Answer::Text(_) => "text",
+            Answer::Json(_) => "json",
+            Answer::Call { .. } => "function_call",
+            Answer::Error { .. } => "error",
+        }
+    }
+}
+
+/// A reply in wire form: each frame is one chunk in time (a frame may hold several SSE
+/// events); a non-streamed reply is one frame but `chunks` says how many it stands for.
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub frames: Vec<Bytes>,
+    pub chunks: usize,
+}
+
+/// How a generation reply is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Whole,
+    Sse,
+    JsonArray,
+}
+
+/// The mock.
 pub struct Mock {
     config: MockConfig,
+    /// Per-request counter seeding fault and latency draws.
+    sequence: AtomicU64,
+    metrics: Arc<Metrics>,
 }
 
 impl Mock {
-    pub fn new(config: MockConfig) -> Self {
-        Mock { config }
+    pub fn new(config: MockConfig, metrics: Arc<Metrics>) -> Self {
+        Mock {
+            config,
+            sequence: AtomicU64::new(0),
+            metrics,
+        }
     }
 
     /// Answer one model call.
@@ -60,31 +186,335 @@ impl Mock {
     ) -> Result<http::Response<Body>, Error> {
         let query = req.uri().query().unwrap_or("").to_string();
         let body = collect_limited(req.into_body(), MOCK_BODY_LIMIT).await?;
-        Ok(self.answer(call, &query, &body))
+        Ok(self.answer(call, &query, &body).await)
     }
 
     /// Answer a model call whose body has been read.
-    pub fn answer(&self, call: &ModelCall, query: &str, body: &Bytes) -> http::Response<Body> {
-        let json: serde_json::Value = match serde_json::from_slice(body) {
-            Ok(v @ serde_json::Value::Object(_)) => v,
+    pub async fn answer(&self, call: &ModelCall, query: &str, body: &Bytes) -> http::Response<Body> {
+        let json: Value = match serde_json::from_slice(body) {
+            Ok(v @ Value::Object(_)) => v,
             Ok(_) => return invalid_argument("the request body must be a JSON object"),
             Err(e) => return invalid_argument(&format!("Invalid JSON payload received. {e}")),
         };
-        let seed = self.config.seed ^ text::fnv1a(body);
-        let sse = query.split('&').any(|kv| kv == "alt=sse");
+        let n = self.sequence.fetch_add(1, Ordering::Relaxed);
+        let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
+        let mut content = SmallRng::seed_from_u64(mix(self.config.seed, text::fnv1a(body)));
         let publisher = match &call.api {
             ModelApi::Vertex { publisher, .. } => *publisher,
             ModelApi::GeminiApi { .. } => Publisher::Google,
         };
-        let result = match publisher {
-            Publisher::Google => gemini::answer(&self.config, call, &json, sse, seed),
-            Publisher::Anthropic => claude::answer(&self.config, call, &json, seed),
+        let fault = self.config.faults.draw(&mut chance);
+        self.metrics.mock_fault(fault.name());
+        if let Fault::Status(status, rpc) = fault {
+            return self.fault_response(status, rpc);
+        }
+        let latency = self.config.latency.for_model(&call.model);
+        let sse = query.split('&').any(|kv| kv == "alt=sse");
+        let generation = match publisher {
+            Publisher::Google => gemini::generation(call, &json, sse),
+            Publisher::Anthropic => claude::generation(call, &json),
         };
-        result.unwrap_or_else(|message| invalid_argument(&message))
+        let (ask, delivery) = match generation {
+            Ok(Some(g)) => g,
+            Ok(None) => {
+                // Not a generation: token counting and embeddings answer after TTFT.
+                let res = match publisher {
+                    Publisher::Google => gemini::utility(call, &json),
+                    Publisher::Anthropic => claude::utility(call, &json),
+                };
+                let res = res.unwrap_or_else(|m| invalid_argument(&m));
+                tokio::time::sleep(latency.ttft.sample(&mut chance)).await;
+                return res;
+            }
+            Err(message) => return invalid_argument(&message),
+        };
+        let answer = match self.plan(&ask, &mut content) {
+            Ok(answer) => answer,
+            Err(message) => return invalid_argument(&message),
+        };
+        self.metrics.mock_reply(answer.kind());
+        if let Answer::Error { status, message } = &answer {
+            return google_error(*status, rpc_status(*status), message);
+        }
+        let rendered = match publisher {
+            Publisher::Google => {
+                gemini::render(&ask, &answer, delivery, self.config.chunk_words, &mut content)
+            }
+            Publisher::Anthropic => {
+                claude::render(&ask, &answer, delivery, self.config.chunk_words, &mut content)
+            }
+        };
+        let schedule = Schedule::sample(latency, rendered.chunks, &mut chance);
+        emit(rendered, schedule, delivery, fault == Fault::Cut).await
+    }
+
+    /// Decide the answer for `ask`.
+    pub fn plan(&self, ask: &Ask, rng: &mut impl Rng) -> Result<Answer, String> {
+        let names: Vec<String> = ask.tools.iter().map(|t| t.name.clone()).collect();
+        let title = ask
+            .structured
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .and_then(|(s, _)| s.get("title"))
+            .and_then(Value::as_str);
+        let facts = Facts {
+            model: &ask.model,
+            prompt: &ask.prompt,
+            schema_title: title,
+            functions: &names,
+        };
+        if let Some(rule) = self.config.scenarios.find(&facts) {
+            return Ok(match &rule.answer {
+                Fixed::Text(t) => Answer::Text(t.clone()),
+                Fixed::Json(v) => Answer::Json(v.to_string()),
+                Fixed::FunctionArgs(args) => Answer::Call {
+                    name: rule.function().unwrap_or_default().to_string(),
+                    args: args.clone(),
+                },
+                Fixed::Error { status, message } => Answer::Error {
+                    status: *status,
+                    message: message.clone(),
+                },
+            });
+        }
+        if let Some(tool) = self.choose_tool(ask, rng)? {
+            let args = match &tool.schema {
+                Some((schema, dialect)) => schema::generate(schema, *dialect, rng)
+                    .map_err(|e| format!("function {}: parameters schema: {e}", tool.name))?,
+                None => Value::Object(Default::default()),
+            };
+            return Ok(Answer::Call {
+                name: tool.name.clone(),
+                args,
+            });
+        }
+        if let Some(structured) = &ask.structured {
+            return match &structured.schema {
+                Some((schema, dialect)) if structured.enum_text => {
+                    let value = schema::generate(schema, *dialect, rng)
+                        .map_err(|e| format!("response schema: {e}"))?;
+                    Ok(Answer::Text(match value {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    }))
+                }
+                Some((schema, dialect)) => {
+                    let value = schema::generate(schema, *dialect, rng)
+                        .map_err(|e| format!("response schema: {e}"))?;
+                    Ok(Answer::Json(value.to_string()))
+                }
+                None => Ok(Answer::Json(
+                    serde_json::json!({"response": self.words(rng)}).to_string(),
+                )),
+            };
+        }
+        Ok(Answer::Text(self.words(rng)))
+    }
+
+    /// The function to call, if any, under the request's mode and the AUTO policy.
+    fn choose_tool<'a>(&self, ask: &'a Ask, rng: &mut impl Rng) -> Result<Option<&'a ToolDecl>, String> {
+        if ask.tools.is_empty() {
+            return match &ask.mode {
+                ToolMode::Any(names) if !names.is_empty() => Err(format!(
+                    "allowed function {} is not declared in tools",
+                    names.join(", ")
+                )),
+                _ => Ok(None),
+            };
+        }
+        let candidates: Vec<&ToolDecl> = match &ask.mode {
+            ToolMode::None => return Ok(None),
+            ToolMode::Auto => {
+                let call = !ask.after_tool_result
+                    && self.config.auto_call_rate > 0.0
+                    && rng.gen_bool(self.config.auto_call_rate.min(1.0));
+                if !call {
+                    return Ok(None);
+                }
+                ask.tools.iter().collect()
+            }
+            ToolMode::Any(allowed) if allowed.is_empty() => ask.tools.iter().collect(),
+            ToolMode::Any(allowed) => {
+                let chosen: Vec<&ToolDecl> = ask.tools.iter().filter(|t| allowed.contains(&t.name)).collect();
+                if chosen.is_empty() {
+                    return Err(format!(
+                        "allowed function {} is not declared in tools",
+                        allowed.join(", ")
+                    ));
+                }
+                chosen
+            }
+        };
+        Ok(Some(candidates[rng.gen_range(0..candidates.len())]))
+    }
+
+    fn words(&self, rng: &mut impl Rng) -> String {
+        let (lo, hi) = self.config.reply_words;
+        text::words(rng.r#gen(), rng.gen_range(lo..=hi.max(lo))).join(" ")
+    }
+
+    fn fault_response(&self, status: StatusCode, rpc: &str) -> http::Response<Body> {
+        let message = match status {
+            StatusCode::TOO_MANY_REQUESTS => {
+                "shunt mock: injected fault: Resource exhausted. Please try again later."
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                "shunt mock: injected fault: The service is currently unavailable."
+            }
+            _ => "shunt mock: injected fault: Internal error encountered.",
+        };
+        let mut res = google_error(status, rpc, message);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, self.config.faults.retry_after.into());
+        }
+        res
+    }
+}
+
+/// Combine the seed with a per-request value (splitmix64 finaliser).
+fn mix(seed: u64, value: u64) -> u64 {
+    let mut z = seed ^ value.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Google RPC status name for an HTTP status.
+fn rpc_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ABORTED",
+        429 => "RESOURCE_EXHAUSTED",
+        499 => "CANCELLED",
+        501 => "UNIMPLEMENTED",
+        503 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        402 | 405..=408 | 410..=428 | 430..=498 => "FAILED_PRECONDITION",
+        _ => "INTERNAL",
     }
 }
 
 /// Vertex's answer to a malformed request.
 fn invalid_argument(message: &str) -> http::Response<Body> {
     google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+}
+
+/// Deliver `rendered` on `schedule`. Streams send each frame when its time comes; a
+/// whole reply waits the full schedule, then answers. `cut` aborts the body half-way.
+async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: bool) -> http::Response<Body> {
+    let content_type = rendered.content_type;
+    let body = match delivery {
+        Delivery::Whole => {
+            tokio::time::sleep(schedule.total()).await;
+            let whole = rendered.frames.concat();
+            if cut {
+                let (tx, body) = body::channel(2);
+                let half = Bytes::from(whole[..whole.len() / 2].to_vec());
+                tokio::spawn(async move {
+                    let _ = tx.send(Ok(half)).await;
+                    let _ = tx
+                        .send(Err("shunt mock: injected fault: connection cut".into()))
+                        .await;
+                });
+                body
+            } else {
+                body::full(whole)
+            }
+        }
+        Delivery::Sse | Delivery::JsonArray => {
+            let (tx, body) = body::channel(2);
+            let frames = rendered.frames;
+            let cut_at = cut.then(|| frames.len().div_ceil(2).max(1));
+            tokio::spawn(async move {
+                tokio::time::sleep(schedule.first).await;
+                for (i, frame) in frames.into_iter().enumerate() {
+                    if i > 0 {
+                        let gap = schedule.gaps.get(i - 1).copied().unwrap_or_default();
+                        if !gap.is_zero() {
+                            tokio::time::sleep(gap).await;
+                        }
+                    }
+                    if cut_at == Some(i) {
+                        let _ = tx
+                            .send(Err("shunt mock: injected fault: stream cut".into()))
+                            .await;
+                        return;
+                    }
+                    if tx.send(Ok(frame)).await.is_err() {
+                        return; // the client went away; stop producing
+                    }
+                }
+                if cut_at.is_some() {
+                    let _ = tx
+                        .send(Err("shunt mock: injected fault: stream cut".into()))
+                        .await;
+                }
+            });
+            body
+        }
+    };
+    let mut res = http::Response::new(body);
+    res.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        http::HeaderValue::from_static(content_type),
+    );
+    res
+}
+
+/// Split `text` into chunks: by words for prose, by characters for JSON (which has few
+/// spaces), so concatenating the chunks gives `text` back exactly.
+pub fn split_chunks(text: &str, chunk_words: usize, json: bool) -> Vec<String> {
+    let chunk_words = chunk_words.max(1);
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut count = 0;
+    if json {
+        for c in text.chars() {
+            current.push(c);
+            count += 1;
+            if count >= chunk_words * 6 {
+                out.push(std::mem::take(&mut current));
+                count = 0;
+            }
+        }
+    } else {
+        for piece in text.split_inclusive(' ') {
+            current.push_str(piece);
+            count += 1;
+            if count >= chunk_words {
+                out.push(std::mem::take(&mut current));
+                count = 0;
+            }
+        }
+    }
+    if !current.is_empty() || out.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks always concatenate back to the text.
+    #[test]
+    fn chunks_roundtrip() {
+        for (text, json) in [
+            ("a b c d e f g", false),
+            ("{\"k\":\"value with spaces\",\"n\":[1,2,3]}", true),
+            ("", false),
+        ] {
+            for n in 1..5 {
+                let chunks = split_chunks(text, n, json);
+                assert_eq!(chunks.concat(), text);
+                assert!(!chunks.is_empty());
+            }
+        }
+        assert_eq!(split_chunks("a b c d e", 2, false), vec!["a b ", "c d ", "e"]);
+    }
 }

@@ -1,10 +1,10 @@
 """google-genai structured output against the schema corpus; prints one JSON line.
 
-usage: genai_structured.py MODE [--model M] [--gemini-api-base URL]
+usage: genai_structured.py MODE [--model M] [--prompt T] [--stream] [--gemini-api-base URL]
 MODE:
   schema       every corpus model as response_schema=Model, over every prompt
   json-schema  every corpus model as response_json_schema=Model.model_json_schema()
-  stream       Person as response_schema, streamed: the joined chunk texts
+  person       one call with response_schema=Person (--stream: the joined chunk texts)
   enum         response_mime_type text/x.enum with the Color enum, over every prompt
 """
 
@@ -19,8 +19,10 @@ from schema_corpus import CORPUS, PROMPTS, Color, Person
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("mode", choices=["schema", "json-schema", "stream", "enum"])
+    p.add_argument("mode", choices=["schema", "json-schema", "person", "enum"])
     p.add_argument("--model", default="gemini-2.5-flash")
+    p.add_argument("--prompt", default=PROMPTS[0])
+    p.add_argument("--stream", action="store_true")
     p.add_argument("--gemini-api-base")
     a = p.parse_args()
     client = genai_client(a.gemini_api_base)
@@ -30,12 +32,17 @@ def main():
     if a.mode in ("schema", "json-schema"):
         out["cases"] = {name: corpus_case(models, a.model, a.mode, case)
                         for name, case in CORPUS.items()}
-    elif a.mode == "stream":
+    elif a.mode == "person":
         config = {"response_mime_type": "application/json", "response_schema": Person}
-        chunks = [c.text for c in models.generate_content_stream(
-            model=a.model, contents=PROMPTS[0], config=config)]
-        out["chunks"] = chunks
-        out.update(check(Person, "".join(c or "" for c in chunks)))
+        if a.stream:
+            chunks = [c.text for c in models.generate_content_stream(
+                model=a.model, contents=a.prompt, config=config)]
+            out["chunks"] = chunks
+            out.update(check(Person, "".join(c or "" for c in chunks)))
+        else:
+            r = models.generate_content(model=a.model, contents=a.prompt, config=config)
+            out["parsed"] = r.parsed.model_dump(mode="json") if r.parsed else None
+            out.update(check(Person, r.text))
     elif a.mode == "enum":
         config = {"response_mime_type": "text/x.enum", "response_schema": Color}
         replies = []

@@ -66,6 +66,7 @@ class Ticket(BaseModel):
 
 class Levels(BaseModel):
     """int Enum (JSON Schema `enum` of integers), alone and in a list."""
+    queue: str
     priority: Priority
     history: list[Priority]
 
