@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -10,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::backend::mock::MockConfig;
-use crate::backend::{Backends, ModelBackend, metadata, mock, token, upstream};
+use crate::backend::{Backends, ModelBackend, metadata, mock, record, token, upstream};
+use crate::capture::Capture;
 use crate::config::{ServeArgs, Upstream};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
@@ -38,12 +40,22 @@ pub struct App {
     pub connect_timeout: Duration,
     /// Hosts already warned about a client that distrusts the CA (one WARN per host).
     pub warned_untrusted: Mutex<HashSet<String>>,
+    /// The capture, when `--capture` names files.
+    pub capture: Option<Arc<Capture>>,
+    /// Numbers client connections for logs and capture records.
+    next_conn: AtomicU64,
 }
 
 impl App {
     /// Assemble the state from validated args and a loaded CA.
-    pub fn new(args: &ServeArgs, mock: MockConfig, ca: Ca, certs_dir: PathBuf) -> App {
-        let metrics = Arc::new(Metrics::new());
+    pub fn new(
+        args: &ServeArgs,
+        mock: MockConfig,
+        ca: Ca,
+        certs_dir: PathBuf,
+        metrics: Arc<Metrics>,
+        capture: Option<Arc<Capture>>,
+    ) -> Result<App, String> {
         let tokens = Arc::new(token::TokenIssuer::new(args.token_expires_in));
         let model = match &args.upstream {
             Upstream::Builtin => ModelBackend::Builtin(Box::new(mock::Mock::new(mock, metrics.clone()))),
@@ -54,7 +66,7 @@ impl App {
                 args.upstream_timeout,
             ))),
         };
-        App {
+        Ok(App {
             policy: Policy::with_defaults(args.other),
             ca,
             backends: Backends {
@@ -62,13 +74,43 @@ impl App {
                 metadata: metadata::Metadata::new(&args.project, tokens.clone()),
                 token: tokens,
                 origin: upstream::OriginClient::new(args.connect_timeout, args.upstream_timeout),
+                record: match &args.record {
+                    Some(dir) => {
+                        let extra = match &args.origin_ca {
+                            Some(path) => Some(
+                                std::fs::read_to_string(path)
+                                    .map_err(|e| format!("--origin-ca {}: {e}", path.display()))?,
+                            ),
+                            None => None,
+                        };
+                        let overrides = args.origin_override.iter().cloned().collect();
+                        Some(record::Recorder::new(
+                            dir,
+                            extra.as_deref(),
+                            overrides,
+                            args.upstream_timeout,
+                        )?)
+                    }
+                    None => None,
+                },
+                replay: match &args.replay {
+                    Some(dir) => Some(record::Replayer::load(dir, args.replay_miss, args.replay_timing)?),
+                    None => None,
+                },
             },
             metrics,
             lifecycle: Lifecycle::default(),
             certs_dir,
             connect_timeout: args.connect_timeout,
             warned_untrusted: Mutex::new(HashSet::new()),
-        }
+            capture,
+            next_conn: AtomicU64::new(1),
+        })
+    }
+
+    /// A new client connection number.
+    pub fn next_conn(&self) -> u64 {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
     /// True the first time `host` is reported as untrusting the CA.

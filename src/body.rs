@@ -31,6 +31,15 @@ where
     body.map_err(|e| -> BoxError { e.into() }).boxed()
 }
 
+/// Box a body whose error type already is [`BoxError`] (no conversion closure: going
+/// through `Into` there trips a higher-ranked lifetime inference bug in rustc).
+pub fn boxed_dyn<B>(body: B) -> Body
+where
+    B: http_body::Body<Data = Bytes, Error = BoxError> + Send + Sync + 'static,
+{
+    body.boxed()
+}
+
 /// Build a `200 application/json` response from a serializable value.
 pub fn json_response(status: http::StatusCode, value: &serde_json::Value) -> http::Response<Body> {
     let mut res = http::Response::new(full(value.to_string()));
@@ -81,18 +90,21 @@ impl http_body::Body for ChannelBody {
 }
 
 /// Read a whole request body, refusing more than `limit` bytes.
-pub async fn collect_limited<B>(body: B, limit: usize) -> Result<Bytes, crate::error::Error>
-where
-    B: http_body::Body<Data = Bytes>,
-    B::Error: Into<BoxError>,
-{
-    match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<http_body_util::LengthLimitError>() => {
-            Err(crate::error::Error::BodyTooLarge { limit })
+///
+/// A plain frame loop rather than `http_body_util::Limited`: its `Into<BoxError>` bound
+/// on an already-boxed error trips the same rustc higher-ranked lifetime bug as above.
+pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, crate::error::Error> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| {
+            crate::error::Error::BadRequest(format!("could not read the request body: {err}"))
+        })?;
+        if let Ok(data) = frame.into_data() {
+            if buf.len() + data.len() > limit {
+                return Err(crate::error::Error::BodyTooLarge { limit });
+            }
+            buf.extend_from_slice(&data);
         }
-        Err(err) => Err(crate::error::Error::BadRequest(format!(
-            "could not read the request body: {err}"
-        ))),
     }
+    Ok(Bytes::from(buf))
 }

@@ -12,6 +12,7 @@ use crate::backend::mock::MockConfig;
 use crate::backend::mock::faults::Faults;
 use crate::backend::mock::latency::{Dist, Latency, LatencyTable};
 use crate::backend::mock::scenario::Scenarios;
+use crate::backend::record::ReplayMiss;
 use crate::policy::Other;
 use crate::route::Rewrite;
 use crate::tls::kit::DEFAULT_PROJECT;
@@ -42,6 +43,21 @@ pub enum Command {
     Env(EnvArgs),
     /// Exit 0 if a running shunt answers /healthz (for container healthchecks).
     Health(HealthArgs),
+    /// Run inside the app container: check proxy env, CA bundles and credentials, then
+    /// try a CONNECT, a token and a countTokens call. Exits 1 on any failed check.
+    Doctor,
+    /// Work with capture files.
+    #[command(subcommand)]
+    Capture(CaptureCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaptureCommand {
+    /// Per-route counts, status mix and latency percentiles of a .jsonl or .har capture.
+    Summary {
+        /// The capture file.
+        file: PathBuf,
+    },
 }
 
 /// Log output format.
@@ -143,13 +159,70 @@ pub struct ServeArgs {
     /// Seconds to wait for an upstream's response headers (bodies may stream longer).
     #[arg(long, env = "SHUNT_UPSTREAM_TIMEOUT", default_value = "300", value_parser = parse_duration_secs)]
     pub upstream_timeout: Duration,
+    /// Capture exchanges to this file (repeatable; `.jsonl` or `.har`). Tunnels and
+    /// denials are recorded too (JSONL).
+    #[arg(long, env = "SHUNT_CAPTURE", value_delimiter = ',')]
+    pub capture: Vec<PathBuf>,
+    /// Body bytes kept per request and per response in a capture; the rest is counted
+    /// and marked as truncated.
+    #[arg(long, env = "SHUNT_CAPTURE_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub capture_max_body: usize,
+    /// Keep Authorization headers, API keys and OAuth tokens in captures (redacted by default).
+    #[arg(long, env = "SHUNT_CAPTURE_SECRETS")]
+    pub capture_secrets: bool,
+    /// Most recent exchanges a `.har` capture keeps (the JSONL capture keeps all).
+    #[arg(long, env = "SHUNT_CAPTURE_HAR_ENTRIES", default_value_t = 10_000)]
+    pub capture_har_entries: usize,
+    /// Write TLS session keys (NSS key log format) of intercepted connections to this file,
+    /// so Wireshark / tshark can decrypt a packet capture. Falls back to $SSLKEYLOGFILE.
+    #[arg(long, env = "SHUNT_KEYLOG")]
+    pub keylog: Option<PathBuf>,
+    /// Record: forward model and token calls to the real Google hosts over verified TLS
+    /// (the app's own credentials pass through) and store each exchange in DIR.
+    #[arg(long, env = "SHUNT_RECORD", value_name = "DIR", conflicts_with = "replay")]
+    pub record: Option<PathBuf>,
+    /// Replay: answer model and token calls from the recordings in DIR.
+    #[arg(long, env = "SHUNT_REPLAY", value_name = "DIR")]
+    pub replay: Option<PathBuf>,
+    /// What a request without a recording gets in replay mode.
+    #[arg(long, env = "SHUNT_REPLAY_MISS", value_enum, default_value = "error")]
+    pub replay_miss: ReplayMiss,
+    /// Replay chunks with their recorded timing (default: as fast as possible).
+    #[arg(long, env = "SHUNT_REPLAY_TIMING")]
+    pub replay_timing: bool,
+    /// Record mode: connect to HOST at ADDR:PORT instead of resolving it (HOST=ADDR:PORT,
+    /// repeatable), e.g. a staging endpoint. TLS is still verified for HOST.
+    #[arg(long, env = "SHUNT_ORIGIN_OVERRIDE", value_delimiter = ',', value_parser = parse_override)]
+    pub origin_override: Vec<(String, String)>,
+    /// Record mode: extra CA certificates (PEM) to trust for the real hosts.
+    #[arg(long, env = "SHUNT_ORIGIN_CA")]
+    pub origin_ca: Option<PathBuf>,
     #[command(flatten)]
     pub mock: MockFlags,
     #[command(flatten)]
     pub log: LogArgs,
 }
 
+fn parse_override(s: &str) -> Result<(String, String), String> {
+    let (host, addr) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}`: expected HOST=ADDR:PORT"))?;
+    addr.parse::<std::net::SocketAddr>()
+        .map_err(|_| format!("`{s}`: {addr} is not ADDR:PORT"))?;
+    Ok((host.to_ascii_lowercase(), addr.to_string()))
+}
+
 impl ServeArgs {
+    /// The capture settings, when `--capture` names at least one file.
+    pub fn capture_config(&self) -> Option<crate::capture::CaptureConfig> {
+        (!self.capture.is_empty()).then(|| crate::capture::CaptureConfig {
+            paths: self.capture.clone(),
+            max_body: self.capture_max_body,
+            secrets: self.capture_secrets,
+            har_entries: self.capture_har_entries,
+        })
+    }
+
     /// Checks clap cannot express; an error here exits 64 before anything binds.
     pub fn validate(&self) -> Result<(), String> {
         if self.project.is_empty() || self.project.contains(char::is_whitespace) {

@@ -40,6 +40,14 @@ pub enum Error {
         host: String,
         path: String,
     },
+    #[error(
+        "no recording for {method} https://{host}{path}; record it with --record, or run with --replay-miss upstream"
+    )]
+    NoRecording {
+        method: String,
+        host: String,
+        path: String,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("request body exceeds the {limit}-byte limit for this route")]
@@ -60,6 +68,7 @@ impl Error {
                 Blame::Upstream
             }
             Error::NotFound { .. }
+            | Error::NoRecording { .. }
             | Error::BadRequest(_)
             | Error::BodyTooLarge { .. }
             | Error::MetadataFlavorMissing => Blame::Client,
@@ -75,7 +84,7 @@ impl Error {
                 (StatusCode::BAD_GATEWAY, "UNAVAILABLE")
             }
             Error::UpstreamTimeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "DEADLINE_EXCEEDED"),
-            Error::NotFound { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            Error::NotFound { .. } | Error::NoRecording { .. } => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "INVALID_ARGUMENT"),
             Error::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "INVALID_ARGUMENT"),
             Error::MetadataFlavorMissing | Error::Denied { .. } => {

@@ -12,6 +12,8 @@
 //! - [`backend`]: token, metadata, upstream forwarding, the built-in mock, admin.
 //! - [`tls`]: the CA, leaf minting and cache, and the trust kit.
 //! - [`error`]: errors shunt produces and the one place they become responses.
+//! - [`capture`]: JSONL / HAR capture of exchanges, fed by body tees off the data path.
+//! - [`doctor`]: `shunt doctor`, the in-container check of env, trust and reachability.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`app`]: the shared state connection tasks hold.
 //! - [`body`]: the body type and its helpers.
@@ -20,7 +22,9 @@
 pub mod app;
 pub mod backend;
 pub mod body;
+pub mod capture;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod metrics;
 pub mod policy;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use clap::Parser;
 use shunt::app::App;
-use shunt::config::{CaArgs, Cli, Command, CredsArgs, CredsKind, EnvArgs, HealthArgs, MockArgs, ServeArgs};
+use shunt::config::{
+    CaArgs, CaptureCommand, Cli, Command, CredsArgs, CredsKind, EnvArgs, HealthArgs, MockArgs, ServeArgs,
+};
 use shunt::tls::ca::{Ca, write_atomic};
 use shunt::tls::kit::{self, EnvSettings};
 use tokio::net::TcpListener;
@@ -26,6 +28,16 @@ fn main() -> ExitCode {
         Some(Command::Creds(args)) => creds(args),
         Some(Command::Env(args)) => env(args),
         Some(Command::Health(args)) => health(args),
+        Some(Command::Doctor) => doctor(),
+        Some(Command::Capture(CaptureCommand::Summary { file })) => {
+            match shunt::capture::summary::summarize(&file) {
+                Ok(table) => {
+                    print!("{table}");
+                    Ok(())
+                }
+                Err(e) => Err(usage(e)),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -61,8 +73,24 @@ fn serve(args: ServeArgs) -> CmdResult {
     args.validate().map_err(usage)?;
     let mock_config = args.mock.build().map_err(usage)?;
     shunt::telemetry::init(&args.log).map_err(usage)?;
+    let metrics = Arc::new(shunt::metrics::Metrics::new());
+    let capture = match args.capture_config() {
+        Some(config) => {
+            Some(shunt::capture::Capture::start(&config, metrics.capture_counters()).map_err(usage)?)
+        }
+        None => None,
+    };
     let certs = absolute(&args.certs);
-    let ca = Ca::load_or_create(&certs).map_err(usage)?;
+    let mut ca = Ca::load_or_create(&certs).map_err(usage)?;
+    let keylog = args
+        .keylog
+        .clone()
+        .or_else(|| std::env::var_os("SSLKEYLOGFILE").map(PathBuf::from));
+    if let Some(path) = &keylog {
+        ca = ca.with_key_log(Arc::new(
+            shunt::tls::keylog::KeyLogFile::open(path).map_err(usage)?,
+        ));
+    }
     let rt = runtime()?;
     rt.block_on(async move {
         let (listener, addr) = bind(args.listen).await?;
@@ -90,11 +118,24 @@ fn serve(args: ServeArgs) -> CmdResult {
                  use --other deny to refuse hosts outside the table"
             );
         }
-        let app = Arc::new(App::new(&args, mock_config, ca, certs));
+        if let Some(path) = &keylog {
+            tracing::warn!(path = %path.display(), "writing TLS session keys: anyone with this file can decrypt captured traffic");
+        }
+        let app = Arc::new(App::new(&args, mock_config, ca, certs, metrics, capture.clone()).map_err(usage)?);
         // Signal handlers first: a SIGTERM right after "listening" must shut down cleanly.
         let shutdown = shutdown_signal().map_err(software)?;
         tracing::info!(upstream = ?args.upstream, "listening addr={addr}");
         shunt::server::run(listener, app, args.grace_period, shutdown).await;
+        if let Some(capture) = capture {
+            // Connections have drained: write what is queued and the final HAR.
+            tokio::task::spawn_blocking(move || {
+                capture.shutdown();
+                (capture.written(), capture.dropped())
+            })
+            .await
+            .map(|(written, dropped)| tracing::info!(written, dropped, "capture closed"))
+            .map_err(software)?;
+        }
         tracing::info!("shut down");
         Ok(())
     })
@@ -114,6 +155,20 @@ fn mock(args: MockArgs) -> CmdResult {
         tracing::info!("shut down");
         Ok(())
     })
+}
+
+fn doctor() -> CmdResult {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    let rt = runtime()?;
+    let checks = rt.block_on(shunt::doctor::run(&env));
+    for check in &checks {
+        println!("{}", check.render());
+    }
+    let failed = checks.iter().filter(|c| !c.ok).count();
+    if failed > 0 {
+        return Err((1, format!("{failed} check(s) failed")));
+    }
+    Ok(())
 }
 
 fn ca(args: CaArgs) -> CmdResult {

@@ -38,6 +38,7 @@ pub struct Metrics {
     leaf_cache: Family<ResultLabel, Counter>,
     mock_replies: Family<KindLabel, Counter>,
     mock_faults: Family<KindLabel, Counter>,
+    capture: crate::capture::CaptureCounters,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -109,7 +110,19 @@ impl Metrics {
             "Built-in mock fault draws, by kind (none, 429, 500, 503, cut)",
             mock_faults.clone(),
         );
+        let capture = crate::capture::CaptureCounters::default();
+        registry.register(
+            "capture_records",
+            "Capture records written to the capture files",
+            capture.written.clone(),
+        );
+        registry.register(
+            "capture_dropped",
+            "Capture records dropped because the writer queue was full (the proxy never waits)",
+            capture.dropped.clone(),
+        );
         Metrics {
+            capture,
             registry,
             requests,
             latency,
@@ -119,6 +132,11 @@ impl Metrics {
             mock_replies,
             mock_faults,
         }
+    }
+
+    /// The capture's counters (shared handles into this registry).
+    pub fn capture_counters(&self) -> crate::capture::CaptureCounters {
+        self.capture.clone()
     }
 
     pub fn mock_reply(&self, kind: &'static str) {

@@ -61,10 +61,11 @@ pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown
         let app = app.clone();
         async move {
             let _open = app.metrics.connection_opened();
+            let conn = app.next_conn();
             let svc_app = app.clone();
             let svc = service_fn(move |req| {
                 let app = svc_app.clone();
-                async move { Ok::<_, Infallible>(crate::proxy::handle(req, app).await) }
+                async move { Ok::<_, Infallible>(crate::proxy::handle(req, app, conn).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), svc)
@@ -120,7 +121,10 @@ async fn mock_request(req: http::Request<Incoming>, mock: &Mock, metrics: &Metri
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let res = match route::classify_model_path(&path) {
-        Some(call) => mock.serve(&call, req).await.unwrap_or_else(Error::into_response),
+        Some(call) => mock
+            .serve(&call, req.map(crate::body::boxed))
+            .await
+            .unwrap_or_else(Error::into_response),
         None => Error::NotFound {
             method: method.to_string(),
             host: "mock".into(),

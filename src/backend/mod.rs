@@ -4,10 +4,9 @@
 pub mod admin;
 pub mod metadata;
 pub mod mock;
+pub mod record;
 pub mod token;
 pub mod upstream;
-
-use hyper::body::Incoming;
 
 use crate::body::Body;
 use crate::error::Error;
@@ -28,6 +27,10 @@ pub struct Backends {
     pub metadata: metadata::Metadata,
     /// Plain-HTTP proxying for absolute-form requests to tunnelled hosts.
     pub origin: upstream::OriginClient,
+    /// `--record`: model and token calls go to the real hosts and are stored.
+    pub record: Option<record::Recorder>,
+    /// `--replay`: model and token calls are answered from recordings.
+    pub replay: Option<record::Replayer>,
 }
 
 impl Backends {
@@ -35,7 +38,37 @@ impl Backends {
     pub async fn serve(
         &self,
         route: Route,
-        req: http::Request<Incoming>,
+        req: http::Request<Body>,
+        host: &str,
+    ) -> Result<http::Response<Body>, Error> {
+        if matches!(route, Route::Token | Route::Model(_)) {
+            if let Some(recorder) = &self.record {
+                return recorder.forward(host, req).await;
+            }
+            if let Some(replayer) = &self.replay {
+                let (method, path) = (req.method().to_string(), req.uri().path().to_string());
+                let req = match replayer.lookup(req).await? {
+                    record::Replay::Hit(res) => return Ok(res),
+                    record::Replay::Miss(req) => req,
+                };
+                if replayer.miss == record::ReplayMiss::Error {
+                    return Err(Error::NoRecording {
+                        method,
+                        host: host.to_string(),
+                        path,
+                    });
+                }
+                return self.dispatch(route, req, host).await;
+            }
+        }
+        self.dispatch(route, req, host).await
+    }
+
+    /// The configured backend for a route (record / replay aside).
+    async fn dispatch(
+        &self,
+        route: Route,
+        req: http::Request<Body>,
         host: &str,
     ) -> Result<http::Response<Body>, Error> {
         match route {
@@ -50,11 +83,7 @@ impl Backends {
         }
     }
 
-    async fn model(
-        &self,
-        call: ModelCall,
-        req: http::Request<Incoming>,
-    ) -> Result<http::Response<Body>, Error> {
+    async fn model(&self, call: ModelCall, req: http::Request<Body>) -> Result<http::Response<Body>, Error> {
         match &self.model {
             ModelBackend::Builtin(mock) => mock.serve(&call, req).await,
             ModelBackend::Forward(forwarder) => forwarder.forward(&call, req).await,

@@ -5,7 +5,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::{Method, StatusCode};
-use hyper::body::Incoming;
 use serde_json::json;
 
 use crate::body::{Body, collect_limited, json_response};
@@ -44,7 +43,7 @@ impl TokenIssuer {
         })
     }
 
-    pub async fn serve(&self, req: http::Request<Incoming>) -> Result<http::Response<Body>, Error> {
+    pub async fn serve(&self, req: http::Request<Body>) -> Result<http::Response<Body>, Error> {
         if req.method() != Method::POST {
             return Err(Error::BadRequest(format!(
                 "token endpoints take POST, not {}",

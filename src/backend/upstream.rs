@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName};
 use http::uri::{PathAndQuery, Uri};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
@@ -63,7 +62,7 @@ impl Forwarder {
     pub async fn forward(
         &self,
         call: &ModelCall,
-        req: http::Request<Incoming>,
+        req: http::Request<Body>,
     ) -> Result<http::Response<Body>, Error> {
         let path = upstream_path(call, req.uri().path(), self.rewrite);
         let path_and_query = match req.uri().query() {
@@ -95,7 +94,7 @@ impl OriginClient {
         }
     }
 
-    pub async fn forward(&self, req: http::Request<Incoming>) -> Result<http::Response<Body>, Error> {
+    pub async fn forward(&self, req: http::Request<Body>) -> Result<http::Response<Body>, Error> {
         let uri = req.uri().clone();
         if uri.scheme_str() != Some("http") {
             return Err(Error::BadRequest(format!(
@@ -112,7 +111,7 @@ impl OriginClient {
 async fn send(
     client: &HttpClient,
     uri: Uri,
-    req: http::Request<Incoming>,
+    req: http::Request<Body>,
     upstream: &str,
     response_timeout: Duration,
 ) -> Result<http::Response<Body>, Error> {
@@ -124,7 +123,7 @@ async fn send(
     parts.headers.remove(header::ACCEPT_ENCODING);
     parts.uri = uri;
     parts.version = http::Version::HTTP_11;
-    let out = http::Request::from_parts(parts, body::boxed(incoming));
+    let out = http::Request::from_parts(parts, incoming);
     let response = match tokio::time::timeout(response_timeout, client.request(out)).await {
         Err(_) => {
             return Err(Error::UpstreamTimeout {

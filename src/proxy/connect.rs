@@ -65,7 +65,7 @@ pub fn parse_target(authority: &str) -> Result<Target, String> {
     })
 }
 
-pub async fn handle(req: http::Request<Incoming>, app: Arc<App>) -> http::Response<Body> {
+pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> http::Response<Body> {
     let authority = req
         .uri()
         .authority()
@@ -83,7 +83,9 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>) -> http::Respon
         Decision::Intercept(_) if target.port != TLS_PORT => deny(
             &app,
             &target.host,
+            target.port,
             format!("shunt intercepts {} only on port {TLS_PORT}", target.host),
+            conn,
         ),
         Decision::Intercept(service) => {
             let lifecycle = app.lifecycle.clone();
@@ -91,7 +93,7 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>) -> http::Respon
             lifecycle.tasks.spawn(
                 async move {
                     match hyper::upgrade::on(req).await {
-                        Ok(upgraded) => intercept::serve(upgraded, app, service, host).await,
+                        Ok(upgraded) => intercept::serve(upgraded, app, service, host, conn).await,
                         Err(err) => tracing::debug!(error = %err, "CONNECT upgrade failed"),
                     }
                 }
@@ -99,8 +101,8 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>) -> http::Respon
             );
             ok_empty()
         }
-        Decision::Tunnel => tunnel::open(req, app, target).instrument(span).await,
-        Decision::Deny(reason) => deny(&app, &target.host, reason),
+        Decision::Tunnel => tunnel::open(req, app, target, conn).instrument(span).await,
+        Decision::Deny(reason) => deny(&app, &target.host, target.port, reason, conn),
     }
 }
 

@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::policy::{Service, normalize_host};
 use crate::server::serve_connection_until_shutdown;
 
-pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_host: String) {
+pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_host: String, conn: u64) {
     let _open = app.metrics.connection_opened();
     let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), TokioIo::new(upgraded));
     let start = match acceptor.await {
@@ -57,7 +57,9 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
     let svc = service_fn(move |req| {
         let app = svc_app.clone();
         let host = svc_host.clone();
-        async move { Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host).await) }
+        async move {
+            Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host, "https", conn).await)
+        }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
     let conn = builder.serve_connection(TokioIo::new(tls), svc);

@@ -16,41 +16,54 @@ use hyper::body::Incoming;
 use crate::app::App;
 use crate::backend::admin::{self, Admin};
 use crate::backend::metadata::Metadata;
-use crate::body::{Body, typed_response};
+use crate::body::{self, Body, typed_response};
 use crate::error::Error;
 use crate::policy::{Decision, Service, normalize_host};
 use crate::route;
 
-/// Entry point for every request on the proxy listener.
-pub async fn handle(req: http::Request<Incoming>, app: Arc<App>) -> http::Response<Body> {
+/// Entry point for every request on the proxy listener; `conn` numbers the client
+/// connection for logs and captures.
+pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> http::Response<Body> {
     if req.method() == Method::CONNECT {
-        return connect::handle(req, app).await;
+        return connect::handle(req, app, conn).await;
     }
-    match req.uri().authority().map(|a| a.host().to_string()) {
-        Some(host) => absolute_form(req, &app, &host).await,
-        None => origin_form(req, &app).await,
+    match req
+        .uri()
+        .authority()
+        .map(|a| (a.host().to_string(), a.port_u16()))
+    {
+        Some((host, port)) => absolute_form(req, &app, &host, port.unwrap_or(80), conn).await,
+        None => origin_form(req, &app, conn).await,
     }
 }
 
 /// `GET http://host/path`: the plain-HTTP proxy path (GCE metadata with `HTTP_PROXY`).
-async fn absolute_form(req: http::Request<Incoming>, app: &App, host: &str) -> http::Response<Body> {
+async fn absolute_form(
+    req: http::Request<Incoming>,
+    app: &App,
+    host: &str,
+    port: u16,
+    conn: u64,
+) -> http::Response<Body> {
     let host = normalize_host(host);
     match app.policy.decide(&host) {
-        Decision::Intercept(service) => serve_intercepted(req, app, service, &host).await,
+        Decision::Intercept(service) => serve_intercepted(req, app, service, &host, "http", conn).await,
         Decision::Tunnel => {
+            let req = req.map(body::boxed);
             let started = Instant::now();
             let (method, path) = (req.method().clone(), req.uri().path().to_string());
+            let (req, pending) = begin_capture(app, conn, "plain_http", &host, "http", req);
             let res = app.backends.origin.forward(req).await;
-            finish(app, "plain_http", &host, &method, &path, started, res)
+            let res = finish(app, "plain_http", &host, &method, &path, started, res);
+            end_capture(pending, res)
         }
-        Decision::Deny(reason) => deny(app, &host, reason),
+        Decision::Deny(reason) => deny(app, &host, port, reason, conn),
     }
 }
 
 /// Requests to shunt itself: admin endpoints, and the metadata server for apps that
 /// point `GCE_METADATA_HOST` / `GCE_METADATA_IP` at shunt.
-async fn origin_form(req: http::Request<Incoming>, app: &App) -> http::Response<Body> {
-    let started = Instant::now();
+async fn origin_form(req: http::Request<Incoming>, app: &App, conn: u64) -> http::Response<Body> {
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     if let Some(which) = Admin::from_path(&path) {
@@ -63,16 +76,15 @@ async fn origin_form(req: http::Request<Incoming>, app: &App) -> http::Response<
     }
     let is_metadata = path.starts_with("/computeMetadata/") || (path == "/" && Metadata::has_flavor(&req));
     if is_metadata {
-        let res = app.backends.metadata.serve(&req);
-        return finish(
+        return serve_intercepted(
+            req,
             app,
-            "metadata",
+            Service::Metadata,
             "metadata.google.internal",
-            &method,
-            &path,
-            started,
-            res,
-        );
+            "http",
+            conn,
+        )
+        .await;
     }
     if path == "/" && method == Method::GET {
         return typed_response(
@@ -87,7 +99,7 @@ async fn origin_form(req: http::Request<Incoming>, app: &App) -> http::Response<
         host: "shunt".into(),
         path: path.clone(),
     });
-    finish(app, "not_found", "shunt", &method, &path, started, res)
+    finish(app, "not_found", "shunt", &method, &path, Instant::now(), res)
 }
 
 /// Route and answer a request addressed to an intercepted host (inside TLS, or plain).
@@ -96,20 +108,51 @@ pub async fn serve_intercepted(
     app: &App,
     service: Service,
     host: &str,
+    scheme: &str,
+    conn: u64,
 ) -> http::Response<Body> {
     let started = Instant::now();
     let route = route::classify(service, req.uri().path());
     let route_name = route.name();
     let (method, path) = (req.method().clone(), req.uri().path().to_string());
+    let (req, pending) = begin_capture(app, conn, route_name, host, scheme, req.map(body::boxed));
     let res = app.backends.serve(route, req, host).await;
-    finish(app, route_name, host, &method, &path, started, res)
+    let res = finish(app, route_name, host, &method, &path, started, res);
+    end_capture(pending, res)
 }
 
-/// A policy denial as a 403, logged and counted.
-pub fn deny(app: &App, host: &str, reason: String) -> http::Response<Body> {
-    tracing::info!(host, reason = %reason, status = 403, "denied");
+fn begin_capture(
+    app: &App,
+    conn: u64,
+    route: &'static str,
+    host: &str,
+    scheme: &str,
+    req: http::Request<Body>,
+) -> (http::Request<Body>, Option<crate::capture::Pending>) {
+    match &app.capture {
+        Some(capture) => {
+            let (req, pending) = capture.begin(conn, route, host, scheme, req);
+            (req, Some(pending))
+        }
+        None => (req, None),
+    }
+}
+
+fn end_capture(pending: Option<crate::capture::Pending>, res: http::Response<Body>) -> http::Response<Body> {
+    match pending {
+        Some(pending) => pending.finish(res),
+        None => res,
+    }
+}
+
+/// A policy denial as a 403, logged, counted and captured.
+pub fn deny(app: &App, host: &str, port: u16, reason: String, conn: u64) -> http::Response<Body> {
+    tracing::info!(host, port, reason = %reason, status = 403, "denied");
     app.metrics
         .observe_request("deny", 403, std::time::Duration::ZERO);
+    if let Some(capture) = &app.capture {
+        capture.denial(conn, host, port, &reason);
+    }
     Error::Denied {
         host: host.to_string(),
         reason,

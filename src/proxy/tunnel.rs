@@ -13,7 +13,12 @@ use crate::body::Body;
 use crate::error::Error;
 
 /// Connect to `target`, answer 200, then splice once the client's connection upgrades.
-pub async fn open(req: http::Request<Incoming>, app: Arc<App>, target: Target) -> http::Response<Body> {
+pub async fn open(
+    req: http::Request<Incoming>,
+    app: Arc<App>,
+    target: Target,
+    conn: u64,
+) -> http::Response<Body> {
     let addr = (target.host.as_str(), target.port);
     let upstream = format!("{}:{}", target.host, target.port);
     let server = match tokio::time::timeout(app.connect_timeout, TcpStream::connect(addr)).await {
@@ -53,11 +58,21 @@ pub async fn open(req: http::Request<Incoming>, app: Arc<App>, target: Target) -
                     return;
                 }
             };
+            let started = std::time::Instant::now();
             let mut client = TokioIo::new(upgraded);
             let mut server = server;
-            match tokio::io::copy_bidirectional(&mut client, &mut server).await {
-                Ok((up, down)) => tracing::info!(bytes_up = up, bytes_down = down, "tunnel closed"),
-                Err(err) => tracing::debug!(error = %err, "tunnel ended with an error"),
+            let (up, down) = match tokio::io::copy_bidirectional(&mut client, &mut server).await {
+                Ok((up, down)) => {
+                    tracing::info!(bytes_up = up, bytes_down = down, "tunnel closed");
+                    (up, down)
+                }
+                Err(err) => {
+                    tracing::debug!(error = %err, "tunnel ended with an error");
+                    (0, 0)
+                }
+            };
+            if let Some(capture) = &app.capture {
+                capture.tunnel(conn, &target.host, target.port, started, up, down);
             }
         }
         .in_current_span(),

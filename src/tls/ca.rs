@@ -73,6 +73,8 @@ pub struct Ca {
     /// hash lookup, and a new connection to a known host must not pay for a signature.
     leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
     rng: SystemRandom,
+    /// Where session keys go when `--keylog` / `SSLKEYLOGFILE` asks for them.
+    key_log: Option<Arc<dyn rustls::KeyLog>>,
 }
 
 impl std::fmt::Debug for Ca {
@@ -136,7 +138,14 @@ impl Ca {
             leaf_key: KeyPair::generate()?,
             leaves: Mutex::new(HashMap::new()),
             rng: SystemRandom::new(),
+            key_log: None,
         })
+    }
+
+    /// Log the session keys of every intercepted connection (set before serving).
+    pub fn with_key_log(mut self, key_log: Arc<dyn rustls::KeyLog>) -> Ca {
+        self.key_log = Some(key_log);
+        self
     }
 
     /// The CA certificate in PEM.
@@ -212,6 +221,9 @@ impl Ca {
             .with_no_client_auth()
             .with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key)?;
         config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+        if let Some(key_log) = &self.key_log {
+            config.key_log = key_log.clone();
+        }
         Ok(config)
     }
 }

@@ -2,4 +2,5 @@
 //! written for application containers ([`kit`]).
 
 pub mod ca;
+pub mod keylog;
 pub mod kit;

@@ -26,7 +26,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::StatusCode;
-use hyper::body::Incoming;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
@@ -182,7 +181,7 @@ impl Mock {
     pub async fn serve(
         &self,
         call: &ModelCall,
-        req: http::Request<Incoming>,
+        req: http::Request<Body>,
     ) -> Result<http::Response<Body>, Error> {
         let query = req.uri().query().unwrap_or("").to_string();
         let body = collect_limited(req.into_body(), MOCK_BODY_LIMIT).await?;

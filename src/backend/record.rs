@@ -1,0 +1,372 @@
+//! Record / replay. `--record DIR` forwards model and token calls to the real hosts over
+//! verified TLS (the app's own credentials pass through) and stores each exchange — its
+//! response as timed chunks — as one JSON file. `--replay DIR` answers matching requests
+//! (method, path with query, normalised JSON body) from those files, keeping the chunking
+//! and, with `--replay-timing`, the recorded timing; a miss fails with 404 or goes to the
+//! configured upstream (`--replay-miss`).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::StatusCode;
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpStream;
+
+use crate::body::{self, Body, collect_limited};
+use crate::error::Error;
+
+/// Request bodies worth recording are prompts; 32 MiB bounds them.
+const BODY_LIMIT: usize = 32 * 1024 * 1024;
+
+/// One recorded exchange, as stored on disk.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Recorded {
+    pub key: String,
+    pub method: String,
+    pub host: String,
+    pub path: String,
+    pub request_body: String,
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub chunks: Vec<Chunk>,
+}
+
+/// A piece of the response body and when it arrived, after the request was sent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Chunk {
+    pub at_ms: f64,
+    pub data: String,
+}
+
+/// The match key: method, path with query, and the body with JSON keys sorted (so key
+/// order and whitespace do not matter).
+pub fn key(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let normalised = match serde_json::from_slice::<serde_json::Value>(body) {
+        Ok(v) => canonical(&v),
+        Err(_) => String::from_utf8_lossy(body).into_owned(),
+    };
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        format!("{method} {path_and_query}\n{normalised}").as_bytes(),
+    );
+    digest.as_ref()[..12].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn canonical(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let inner: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::Value::String(k.clone()), canonical(&map[k])))
+                .collect();
+            format!("{{{}}}", inner.join(","))
+        }
+        serde_json::Value::Array(items) => {
+            format!("[{}]", items.iter().map(canonical).collect::<Vec<_>>().join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Where `--record` sends intercepted calls: the real hosts, TLS verified against the
+/// public roots (plus `--origin-ca`), optionally redirected by `--origin-override`.
+pub struct Recorder {
+    dir: PathBuf,
+    tls: Arc<rustls::ClientConfig>,
+    overrides: HashMap<String, String>,
+    seq: AtomicU64,
+    timeout: Duration,
+}
+
+impl Recorder {
+    pub fn new(
+        dir: &Path,
+        extra_roots_pem: Option<&str>,
+        overrides: HashMap<String, String>,
+        timeout: Duration,
+    ) -> Result<Recorder, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("--record {}: {e}", dir.display()))?;
+        let mut roots = rustls::RootCertStore::empty();
+        for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+            let _ = roots.add(der.clone());
+        }
+        if let Some(pem_text) = extra_roots_pem {
+            for p in pem::parse_many(pem_text).map_err(|e| format!("--origin-ca: {e}"))? {
+                roots
+                    .add(p.into_contents().into())
+                    .map_err(|e| format!("--origin-ca: {e}"))?;
+            }
+        }
+        let mut config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        Ok(Recorder {
+            dir: dir.to_path_buf(),
+            tls: Arc::new(config),
+            overrides,
+            seq: AtomicU64::new(1),
+            timeout,
+        })
+    }
+
+    /// Forward to `https://host/…`, stream the answer back, and store it when it ends.
+    pub async fn forward(&self, host: &str, req: http::Request<Body>) -> Result<http::Response<Body>, Error> {
+        let (mut parts, body) = req.into_parts();
+        let request_body = collect_limited(body, BODY_LIMIT).await?;
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "/".into());
+        let origin = format!("https://{host}");
+        let addr = self
+            .overrides
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| format!("{host}:443"));
+        let upstream_err = |detail: String| Error::Upstream {
+            upstream: origin.clone(),
+            detail,
+        };
+        let connect = async {
+            let tcp = TcpStream::connect(&addr)
+                .await
+                .map_err(|e| Error::UpstreamRefused {
+                    upstream: origin.clone(),
+                    detail: e.to_string(),
+                })?;
+            let name = rustls_pki_types::ServerName::try_from(host.to_string())
+                .map_err(|e| upstream_err(e.to_string()))?;
+            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+                .connect(name, tcp)
+                .await
+                .map_err(|e| upstream_err(format!("TLS verification failed: {e}")))?;
+            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+                .await
+                .map_err(|e| upstream_err(e.to_string()))?;
+            tokio::spawn(conn);
+            Ok::<_, Error>(sender)
+        };
+        let mut sender =
+            tokio::time::timeout(self.timeout, connect)
+                .await
+                .map_err(|_| Error::UpstreamTimeout {
+                    upstream: origin.clone(),
+                    after: self.timeout,
+                })??;
+        parts.uri = path
+            .parse()
+            .map_err(|_| Error::BadRequest(format!("bad path {path}")))?;
+        parts.version = http::Version::HTTP_11;
+        parts.headers.insert(
+            http::header::HOST,
+            host.parse().map_err(|_| Error::BadRequest("bad host".into()))?,
+        );
+        parts.headers.remove(http::header::ACCEPT_ENCODING);
+        let method = parts.method.to_string();
+        let out = http::Request::from_parts(parts, Full::new(request_body.clone()));
+        let sent = Instant::now();
+        let res = tokio::time::timeout(self.timeout, sender.send_request(out))
+            .await
+            .map_err(|_| Error::UpstreamTimeout {
+                upstream: origin.clone(),
+                after: self.timeout,
+            })?
+            .map_err(|e| upstream_err(e.to_string()))?;
+        let (parts, mut incoming) = res.into_parts();
+        let mut recorded = Recorded {
+            key: key(&method, &path, &request_body),
+            method,
+            host: host.to_string(),
+            path,
+            request_body: String::from_utf8_lossy(&request_body).into_owned(),
+            status: parts.status.as_u16(),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .collect(),
+            chunks: Vec::new(),
+        };
+        let file = self.dir.join(format!(
+            "{:06}-{}.json",
+            self.seq.fetch_add(1, Ordering::Relaxed),
+            recorded.key
+        ));
+        // Relay each chunk as it arrives, noting its time; write the file at the end.
+        let (tx, out_body) = body::channel(8);
+        tokio::spawn(async move {
+            while let Some(frame) = incoming.frame().await {
+                match frame {
+                    Ok(frame) => {
+                        if let Ok(data) = frame.into_data() {
+                            recorded.chunks.push(Chunk {
+                                at_ms: sent.elapsed().as_secs_f64() * 1e3,
+                                data: String::from_utf8_lossy(&data).into_owned(),
+                            });
+                            if tx.send(Ok(data)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(Box::new(e))).await;
+                        return;
+                    }
+                }
+            }
+            match serde_json::to_vec_pretty(&recorded) {
+                Ok(bytes) => {
+                    if let Err(e) = std::fs::write(&file, bytes) {
+                        tracing::warn!(file = %file.display(), error = %e, "cannot store the recording");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot serialise the recording"),
+            }
+        });
+        let mut response = http::Response::new(out_body);
+        *response.status_mut() = parts.status;
+        for (k, v) in parts.headers.iter() {
+            if k != http::header::TRANSFER_ENCODING
+                && k != http::header::CONNECTION
+                && k != http::header::CONTENT_LENGTH
+            {
+                response.headers_mut().append(k, v.clone());
+            }
+        }
+        Ok(response)
+    }
+}
+
+/// What a replay miss does (`--replay-miss`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReplayMiss {
+    /// 404 naming the request that has no recording.
+    Error,
+    /// Answer with the configured upstream (built-in mock or --upstream URL).
+    Upstream,
+}
+
+/// The loaded recordings.
+pub struct Replayer {
+    by_key: HashMap<String, Vec<Recorded>>,
+    /// Round-robin position per key, so repeated identical calls replay in order.
+    next: Mutex<HashMap<String, AtomicUsize>>,
+    pub miss: ReplayMiss,
+    timing: bool,
+}
+
+/// The result of a replay lookup.
+pub enum Replay {
+    Hit(http::Response<Body>),
+    /// No recording; the request is handed back untouched (body already read).
+    Miss(http::Request<Body>),
+}
+
+impl Replayer {
+    pub fn load(dir: &Path, miss: ReplayMiss, timing: bool) -> Result<Replayer, String> {
+        let mut by_key: HashMap<String, Vec<Recorded>> = HashMap::new();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("--replay {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let r: Recorded = serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not a recording: {e}", file.display()))?;
+            by_key.entry(r.key.clone()).or_default().push(r);
+        }
+        Ok(Replayer {
+            by_key,
+            next: Mutex::new(HashMap::new()),
+            miss,
+            timing,
+        })
+    }
+
+    /// Recordings loaded.
+    pub fn len(&self) -> usize {
+        self.by_key.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Answer from a recording, or hand the request back.
+    pub async fn lookup(&self, req: http::Request<Body>) -> Result<Replay, Error> {
+        let (parts, body) = req.into_parts();
+        let bytes = collect_limited(body, BODY_LIMIT).await?;
+        let path = parts
+            .uri
+            .path_and_query()
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "/".into());
+        let k = key(parts.method.as_str(), &path, &bytes);
+        let Some(list) = self.by_key.get(&k) else {
+            return Ok(Replay::Miss(http::Request::from_parts(parts, body::full(bytes))));
+        };
+        let i = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            next.entry(k).or_default().fetch_add(1, Ordering::Relaxed) % list.len()
+        };
+        let recorded = list[i].clone();
+        let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
+        let timing = self.timing;
+        let (tx, out) = body::channel(8);
+        tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            for chunk in recorded.chunks {
+                if timing {
+                    tokio::time::sleep_until(start + Duration::from_secs_f64(chunk.at_ms / 1e3)).await;
+                }
+                if tx.send(Ok(Bytes::from(chunk.data))).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut res = http::Response::new(out);
+        *res.status_mut() = status;
+        for (k, v) in &recorded.headers {
+            let skip = ["transfer-encoding", "connection", "content-length"].contains(&k.as_str());
+            if let (false, Ok(name), Ok(value)) = (
+                skip,
+                http::HeaderName::from_bytes(k.as_bytes()),
+                http::HeaderValue::from_str(v),
+            ) {
+                res.headers_mut().append(name, value);
+            }
+        }
+        Ok(Replay::Hit(res))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Key order and whitespace in a JSON body do not change the match key.
+    #[test]
+    fn key_normalises_json() {
+        let a = key("POST", "/v1/x?alt=sse", br#"{"b":1,"a":{"y":2,"x":[1,2]}}"#);
+        let b = key(
+            "POST",
+            "/v1/x?alt=sse",
+            br#"{ "a": {"x": [1, 2], "y": 2}, "b": 1 }"#,
+        );
+        assert_eq!(a, b);
+        assert_ne!(a, key("POST", "/v1/x", br#"{"b":1,"a":{"y":2,"x":[1,2]}}"#));
+        assert_ne!(a, key("POST", "/v1/x?alt=sse", br#"{"b":2}"#));
+    }
+}

@@ -1,0 +1,183 @@
+//! Record / replay: record against a "real" host (a TLS origin on loopback with its own
+//! CA, reached through --origin-override), then replay from the store.
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::*;
+use http_body_util::BodyExt;
+use hyper_util::rt::TokioIo;
+
+const HOST: &str = "us-central1-aiplatform.googleapis.com";
+const STREAM: &str = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
+
+/// A TLS origin for HOST that streams three SSE chunks and remembers the Authorization
+/// header it saw. Returns (address, its CA PEM, seen headers).
+async fn origin() -> (
+    std::net::SocketAddr,
+    String,
+    Arc<Mutex<Vec<String>>>,
+    tempfile::TempDir,
+) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let ca = shunt::tls::ca::Ca::load_or_create(dir.path()).expect("origin CA");
+    let (config, _) = ca.server_config(HOST).expect("leaf");
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let seen: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen_task = seen.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((tcp, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            let seen = seen_task.clone();
+            tokio::spawn(async move {
+                let Ok(tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let svc = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                    let auth = req
+                        .headers()
+                        .get("authorization")
+                        .map(|v| v.to_str().unwrap_or_default().to_string())
+                        .unwrap_or_default();
+                    seen.lock().expect("lock").push(auth);
+                    async move {
+                        let (tx, body) = shunt::body::channel(1);
+                        tokio::spawn(async move {
+                            for n in 1..=3 {
+                                let chunk = format!("data: {{\"n\":{n}}}\r\n\r\n");
+                                let _ = tx.send(Ok(Bytes::from(chunk))).await;
+                                tokio::time::sleep(Duration::from_millis(20)).await;
+                            }
+                        });
+                        let mut res = http::Response::new(body);
+                        res.headers_mut()
+                            .insert("content-type", "text/event-stream".parse().expect("ct"));
+                        Ok::<_, std::convert::Infallible>(res)
+                    }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), svc)
+                    .await;
+            });
+        }
+    });
+    let pem = ca.cert_pem().to_string();
+    (addr, pem, seen, dir)
+}
+
+/// One streamed request through the proxy: (status, data frames, whole body).
+async fn stream_call(proxy: &Proxy, body: &str) -> (u16, Vec<Bytes>) {
+    let stream = connect(proxy.addr, &format!("{HOST}:443")).await;
+    let tls = tls(stream, HOST, &[b"http/1.1"], &proxy.ca_pem()).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("handshake");
+    tokio::spawn(conn);
+    let mut req = request("POST", STREAM, body);
+    req.headers_mut().insert("host", HOST.parse().expect("host"));
+    req.headers_mut().insert(
+        "authorization",
+        "Bearer the-apps-own-token".parse().expect("auth"),
+    );
+    let res = sender.send_request(req).await.expect("send");
+    let status = res.status().as_u16();
+    let mut body = res.into_body();
+    let mut frames = Vec::new();
+    while let Some(frame) = body.frame().await {
+        if let Ok(data) = frame.expect("frame").into_data() {
+            frames.push(data);
+        }
+    }
+    (status, frames)
+}
+
+/// Record passes the app's credentials to the real host over verified TLS and stores the
+/// exchange; replay answers the same request (JSON keys in any order) chunk by chunk,
+/// and a miss is a clear 404 or, with --replay-miss upstream, the mock's answer.
+#[tokio::test]
+async fn record_then_replay() {
+    let (addr, origin_ca, seen, _origin_dir) = origin().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let ca_file = work.path().join("origin-ca.pem");
+    std::fs::write(&ca_file, &origin_ca).expect("write");
+    let store_s = store.to_str().expect("path").to_string();
+    let mut recorder = Proxy::start_with(&[
+        "--record",
+        &store_s,
+        "--origin-override",
+        &format!("{HOST}={addr}"),
+        "--origin-ca",
+        ca_file.to_str().expect("path"),
+    ])
+    .await;
+    let body = r#"{"contents":[{"role":"user","parts":[{"text":"record me"}]}],"generationConfig":{"temperature":0}}"#;
+    let (status, recorded) = stream_call(&recorder, body).await;
+    assert_eq!(status, 200);
+    assert_eq!(recorded.len(), 3);
+    assert_eq!(
+        seen.lock().expect("lock").as_slice(),
+        ["Bearer the-apps-own-token"]
+    );
+    recorder.stop().await;
+    let files: Vec<_> = std::fs::read_dir(&store).expect("store").collect();
+    assert_eq!(files.len(), 1, "one stored exchange");
+
+    // Replay: same request with its JSON keys reordered.
+    let mut replayer = Proxy::start_with(&["--replay", &store_s]).await;
+    let reordered = r#"{"generationConfig": {"temperature": 0}, "contents": [{"parts": [{"text": "record me"}], "role": "user"}]}"#;
+    let (status, replayed) = stream_call(&replayer, reordered).await;
+    assert_eq!(status, 200);
+    assert_eq!(replayed, recorded, "same chunks, same chunking");
+    let (status, miss) = stream_call(&replayer, r#"{"contents":[]}"#).await;
+    assert_eq!(status, 404);
+    let text = String::from_utf8_lossy(&miss.concat()).into_owned();
+    assert!(
+        text.contains("no recording for POST https://us-central1-aiplatform.googleapis.com"),
+        "{text}"
+    );
+    replayer.stop().await;
+
+    let mut fallback = Proxy::start_with(&["--replay", &store_s, "--replay-miss", "upstream"]).await;
+    let (status, frames) = stream_call(
+        &fallback,
+        r#"{"contents":[{"role":"user","parts":[{"text":"new"}]}]}"#,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&frames.concat()).contains("candidates"),
+        "the built-in mock answered"
+    );
+    fallback.stop().await;
+}
+
+/// Record refuses an origin whose certificate it cannot verify.
+#[tokio::test]
+async fn record_verifies_the_origin() {
+    let (addr, _origin_ca, seen, _origin_dir) = origin().await;
+    let work = tempfile::tempdir().expect("tempdir");
+    let store = work.path().join("store");
+    let proxy = Proxy::start_with(&[
+        "--record",
+        store.to_str().expect("path"),
+        "--origin-override",
+        &format!("{HOST}={addr}"),
+    ])
+    .await;
+    let (status, frames) = stream_call(&proxy, PROMPT).await;
+    assert_eq!(status, 502);
+    assert!(String::from_utf8_lossy(&frames.concat()).contains("TLS verification failed"));
+    assert!(
+        seen.lock().expect("lock").is_empty(),
+        "nothing reached an unverified origin"
+    );
+}
