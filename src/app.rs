@@ -38,6 +38,8 @@ pub struct App {
     /// Where the trust kit lives, for the "trust the CA" hint.
     pub certs_dir: PathBuf,
     pub connect_timeout: Duration,
+    /// Connection limits and timeouts (`--max-connections`, `--header-read-timeout`, …).
+    pub limits: crate::config::Limits,
     /// Hosts already warned about a client that distrusts the CA (one WARN per host).
     pub warned_untrusted: Mutex<HashSet<String>>,
     /// The capture, when `--capture` names files.
@@ -102,6 +104,7 @@ impl App {
             lifecycle: Lifecycle::default(),
             certs_dir,
             connect_timeout: args.connect_timeout,
+            limits: args.limits.clone(),
             warned_untrusted: Mutex::new(HashSet::new()),
             capture,
             next_conn: AtomicU64::new(1),

@@ -177,6 +177,8 @@ pub struct ServeArgs {
     /// so Wireshark / tshark can decrypt a packet capture. Falls back to $SSLKEYLOGFILE.
     #[arg(long, env = "SHUNT_KEYLOG")]
     pub keylog: Option<PathBuf>,
+    #[command(flatten)]
+    pub limits: Limits,
     /// Record: forward model and token calls to the real Google hosts over verified TLS
     /// (the app's own credentials pass through) and store each exchange in DIR.
     #[arg(long, env = "SHUNT_RECORD", value_name = "DIR", conflicts_with = "replay")]
@@ -203,6 +205,39 @@ pub struct ServeArgs {
     pub log: LogArgs,
 }
 
+/// Limits that keep one misbehaving client from hurting the load test.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Client connections served at once; further ones wait in the listen backlog.
+    #[arg(long, env = "SHUNT_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send request headers or, after CONNECT to an
+    /// intercepted host, its TLS ClientHello (slowloris guard).
+    #[arg(long, env = "SHUNT_HEADER_READ_TIMEOUT", default_value = "30", value_parser = parse_duration_secs)]
+    pub header_read_timeout: Duration,
+    /// Largest request head (request line + headers) in bytes; larger gets 431.
+    #[arg(long, env = "SHUNT_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
+    pub max_header_bytes: usize,
+}
+
+impl Limits {
+    fn validate(&self) -> Result<(), String> {
+        if self.max_connections == 0 {
+            return Err("--max-connections must be at least 1".into());
+        }
+        if self.max_header_bytes < 8192 {
+            return Err(format!(
+                "--max-header-bytes {} must be at least 8192",
+                self.max_header_bytes
+            ));
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err("--header-read-timeout must be above 0".into());
+        }
+        Ok(())
+    }
+}
+
 fn parse_override(s: &str) -> Result<(String, String), String> {
     let (host, addr) = s
         .split_once('=')
@@ -225,6 +260,7 @@ impl ServeArgs {
 
     /// Checks clap cannot express; an error here exits 64 before anything binds.
     pub fn validate(&self) -> Result<(), String> {
+        self.limits.validate()?;
         if self.project.is_empty() || self.project.contains(char::is_whitespace) {
             return Err(format!(
                 "--project `{}` must be a non-empty id without spaces",

@@ -57,7 +57,8 @@ where
 /// Run the proxy on `listener` until `shutdown` resolves, then drain.
 pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown: impl Future<Output = ()>) {
     let lifecycle = app.lifecycle.clone();
-    accept_loop(listener, &lifecycle, shutdown, move |stream, peer| {
+    let slots = Arc::new(tokio::sync::Semaphore::new(app.limits.max_connections));
+    accept_limited(listener, &lifecycle, shutdown, slots, move |stream, peer| {
         let app = app.clone();
         async move {
             let _open = app.metrics.connection_opened();
@@ -68,6 +69,9 @@ pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown
                 async move { Ok::<_, Infallible>(crate::proxy::handle(req, app, conn).await) }
             });
             let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(app.limits.header_read_timeout)
+                .max_buf_size(app.limits.max_header_bytes)
                 .serve_connection(TokioIo::new(stream), svc)
                 .with_upgrades();
             let res = until_shutdown(conn, &app.lifecycle.shutdown, |c| c.graceful_shutdown()).await;
@@ -149,19 +153,47 @@ async fn accept_loop<F, Fut>(
     F: Fn(TcpStream, SocketAddr) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let unlimited = Arc::new(tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS));
+    accept_limited(listener, lifecycle, shutdown, unlimited, on_conn).await;
+}
+
+/// [`accept_loop`] holding one of `slots` per open connection: at the limit, shunt stops
+/// accepting and new clients wait in the kernel's backlog instead of being dropped.
+async fn accept_limited<F, Fut>(
+    listener: TcpListener,
+    lifecycle: &Lifecycle,
+    shutdown: impl Future<Output = ()>,
+    slots: Arc<tokio::sync::Semaphore>,
+    on_conn: F,
+) where
+    F: Fn(TcpStream, SocketAddr) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = async {
+                let slot = slots.clone().acquire_owned().await;
+                (listener.accept().await, slot)
+            } => accepted,
             _ = &mut shutdown => break,
         };
         match accepted {
-            Ok((stream, peer)) => {
+            (Ok((stream, peer)), Ok(slot)) => {
                 let _ = stream.set_nodelay(true);
                 let span = tracing::debug_span!("conn", %peer);
-                lifecycle.tasks.spawn(on_conn(stream, peer).instrument(span));
+                let conn = on_conn(stream, peer);
+                lifecycle.tasks.spawn(
+                    async move {
+                        conn.await;
+                        drop(slot);
+                    }
+                    .instrument(span),
+                );
             }
-            Err(err) => {
+            // The semaphore is never closed; stop accepting if it somehow is.
+            (_, Err(_)) => break,
+            (Err(err), _) => {
                 // EMFILE and friends: back off instead of spinning.
                 tracing::warn!(error = %err, "accept failed");
                 tokio::time::sleep(Duration::from_millis(50)).await;

@@ -19,11 +19,20 @@ use crate::server::serve_connection_until_shutdown;
 pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_host: String, conn: u64) {
     let _open = app.metrics.connection_opened();
     let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), TokioIo::new(upgraded));
-    let start = match acceptor.await {
-        Ok(start) => start,
-        Err(err) => {
+    let limit = app.limits.header_read_timeout;
+    let start = match tokio::time::timeout(limit, acceptor).await {
+        Ok(Ok(start)) => start,
+        Ok(Err(err)) => {
             app.metrics.handshake(false);
             tracing::info!(error = %err, "not a TLS ClientHello");
+            return;
+        }
+        Err(_) => {
+            app.metrics.handshake(false);
+            tracing::info!(
+                after_s = limit.as_secs_f64(),
+                "no TLS ClientHello in time; closing"
+            );
             return;
         }
     };
@@ -43,9 +52,14 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
             return;
         }
     };
-    let tls = match start.into_stream(config).await {
-        Ok(tls) => tls,
-        Err(err) => {
+    let tls = match tokio::time::timeout(limit, start.into_stream(config)).await {
+        Err(_) => {
+            app.metrics.handshake(false);
+            tracing::info!(host, "TLS handshake did not finish in time; closing");
+            return;
+        }
+        Ok(Ok(tls)) => tls,
+        Ok(Err(err)) => {
             report_handshake_failure(&app, &host, &err);
             app.metrics.handshake(false);
             return;
@@ -61,7 +75,16 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
             Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host, "https", conn).await)
         }
     });
-    let builder = auto::Builder::new(TokioExecutor::new());
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limit)
+        .max_buf_size(app.limits.max_header_bytes);
+    builder
+        .http2()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .max_header_list_size(app.limits.max_header_bytes as u32);
     let conn = builder.serve_connection(TokioIo::new(tls), svc);
     if let Err(err) = serve_connection_until_shutdown(conn, &app.lifecycle.shutdown).await {
         tracing::debug!(host, error = %err, "intercepted connection ended with an error");
