@@ -218,6 +218,59 @@ pub struct Limits {
     /// Largest request head (request line + headers) in bytes; larger gets 431.
     #[arg(long, env = "SHUNT_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
     pub max_header_bytes: usize,
+    /// Only serve clients from these networks (CIDR, repeatable or comma-separated), e.g.
+    /// `--allow-clients 10.0.0.0/8`. Others are disconnected at once. Default: everyone
+    /// who can reach the listener (loopback by default).
+    #[arg(long, env = "SHUNT_ALLOW_CLIENTS", value_delimiter = ',', value_parser = parse_cidr)]
+    pub allow_clients: Vec<Cidr>,
+}
+
+/// An IP network, `ADDR/PREFIX` (a bare address is a /32 or /128).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cidr {
+    pub addr: std::net::IpAddr,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    /// Does `ip` fall inside this network? (IPv4-mapped IPv6 peers count as IPv4.)
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        use std::net::IpAddr;
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<Cidr, String> {
+    let (addr, prefix) = s.split_once('/').unwrap_or((s, ""));
+    let addr: std::net::IpAddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not an IP network (ADDR/PREFIX)"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = if prefix.is_empty() {
+        max
+    } else {
+        prefix
+            .parse::<u8>()
+            .ok()
+            .filter(|p| *p <= max)
+            .ok_or_else(|| format!("`{s}`: prefix must be 0..={max}"))?
+    };
+    Ok(Cidr { addr, prefix })
 }
 
 impl Limits {
@@ -465,6 +518,27 @@ mod tests {
         assert_eq!(cli.serve.listen, "127.0.0.1:8080".parse().expect("addr"));
         assert_eq!(cli.serve.upstream, Upstream::Builtin);
         assert_eq!(cli.serve.certs, PathBuf::from("./certs"));
+    }
+
+    /// CIDR parsing and matching, IPv4 and IPv6.
+    #[test]
+    fn cidrs() {
+        let net = parse_cidr("10.1.0.0/16").expect("cidr");
+        assert!(net.contains("10.1.200.3".parse().expect("ip")));
+        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
+        assert!(net.contains("::ffff:10.1.0.9".parse().expect("ip")));
+        assert!(
+            parse_cidr("0.0.0.0/0")
+                .expect("all")
+                .contains("8.8.8.8".parse().expect("ip"))
+        );
+        assert!(
+            parse_cidr("::1")
+                .expect("v6")
+                .contains("::1".parse().expect("ip"))
+        );
+        assert!(parse_cidr("10.0.0.0/33").is_err());
+        assert!(parse_cidr("nope/8").is_err());
     }
 
     /// Upstream URLs must be http with no path.

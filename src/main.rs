@@ -115,7 +115,7 @@ fn serve(args: ServeArgs) -> CmdResult {
             tracing::warn!(
                 %addr,
                 "listening on a non-loopback address: any client that can reach it may tunnel through shunt; \
-                 use --other deny to refuse hosts outside the table"
+                 use --other deny to refuse hosts outside the table and --allow-clients CIDR to limit who is served"
             );
         }
         if let Some(path) = &keylog {

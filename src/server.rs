@@ -61,6 +61,12 @@ pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown
     accept_limited(listener, &lifecycle, shutdown, slots, move |stream, peer| {
         let app = app.clone();
         async move {
+            let allowed = &app.limits.allow_clients;
+            if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(peer.ip())) {
+                tracing::info!(%peer, "client not in --allow-clients; disconnected");
+                drop(stream);
+                return;
+            }
             let _open = app.metrics.connection_opened();
             let conn = app.next_conn();
             let svc_app = app.clone();
