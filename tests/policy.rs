@@ -164,3 +164,25 @@ async fn untrusting_client_is_reported_once_per_host() {
     let warned = proxy.app.warned_untrusted.lock().expect("lock").clone();
     assert_eq!(warned.into_iter().collect::<Vec<_>>(), vec![host.to_string()]);
 }
+
+/// An IP-literal target (no SNI is sent) gets a leaf with an IP SAN for the CONNECT host.
+#[tokio::test]
+async fn ip_literal_without_sni_gets_ip_san() {
+    let proxy = Proxy::start().await;
+    let stream = connect(proxy.addr, "169.254.169.254:443").await;
+    let tls = tls(stream, "169.254.169.254", &[b"http/1.1"], &proxy.ca_pem()).await;
+    let leaf = tls.get_ref().1.peer_certificates().expect("certs")[0].clone();
+    let (_, cert) = x509_parser::parse_x509_certificate(&leaf).expect("parse");
+    let san = cert.subject_alternative_name().expect("ext").expect("SAN");
+    let names: Vec<String> = san.value.general_names.iter().map(|n| n.to_string()).collect();
+    assert_eq!(
+        names,
+        vec!["IPAddress(a9:fe:a9:fe)".to_string()],
+        "169.254.169.254 as x509-parser prints it"
+    );
+    let mut req = request("GET", "/computeMetadata/v1/project/project-id", "");
+    req.headers_mut()
+        .insert("metadata-flavor", "Google".parse().expect("h"));
+    let reply = send_h1(tls, req, "169.254.169.254").await;
+    assert_eq!(reply.text(), "shunt-mock-project");
+}

@@ -36,12 +36,10 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
             return;
         }
     };
-    let host = start
-        .client_hello()
-        .server_name()
-        .map(normalize_host)
-        .unwrap_or(connect_host);
-    let config = match app.ca.server_config(&host) {
+    let sni = start.client_hello().server_name().map(normalize_host);
+    let has_sni = sni.is_some();
+    let host = sni.unwrap_or(connect_host);
+    let config = match app.ca.server_config(&host, has_sni) {
         Ok((config, outcome)) => {
             app.metrics.leaf_cache(outcome);
             config

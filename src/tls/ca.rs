@@ -20,6 +20,8 @@ use rcgen::{
 };
 use ring::rand::{SecureRandom, SystemRandom};
 use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use time::{Duration, OffsetDateTime};
 
@@ -63,16 +65,14 @@ pub enum CacheOutcome {
 
 /// The CA, the shared leaf key and the per-host leaf cache.
 pub struct Ca {
-    issuer: Issuer<'static, KeyPair>,
     ca_pem: String,
     /// True when this process created the CA (first start), false when it was reused.
     created: bool,
-    /// One key for every leaf, generated at start; never written to disk.
-    leaf_key: KeyPair,
-    /// `host -> ServerConfig`: minting is one ECDSA signature, but a cache hit is a
-    /// hash lookup, and a new connection to a known host must not pay for a signature.
-    leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
-    rng: SystemRandom,
+    /// Minting and the cache, shared with the SNI resolver inside `shared`.
+    leaves: Arc<Leaves>,
+    /// One config for every connection that sends SNI: its resolver picks the leaf, and
+    /// its session cache and ticketer are shared (one config per host cost ~25 KiB each).
+    shared: Arc<ServerConfig>,
     /// Where session keys go when `--keylog` / `SSLKEYLOGFILE` asks for them.
     key_log: Option<Arc<dyn rustls::KeyLog>>,
 }
@@ -82,6 +82,94 @@ impl std::fmt::Debug for Ca {
         f.debug_struct("Ca")
             .field("created", &self.created)
             .finish_non_exhaustive()
+    }
+}
+
+/// Leaf minting: the issuer, the one leaf key, and `host -> CertifiedKey`.
+struct Leaves {
+    issuer: Issuer<'static, KeyPair>,
+    /// One key for every leaf, generated at start; never written to disk.
+    leaf_key: KeyPair,
+    /// The same key, loaded once for rustls.
+    signing_key: Arc<dyn rustls::sign::SigningKey>,
+    /// Minting is one ECDSA signature; a new connection to a known host must not pay it.
+    cache: Mutex<HashMap<String, Arc<CertifiedKey>>>,
+    rng: SystemRandom,
+}
+
+impl std::fmt::Debug for Leaves {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Leaves").finish_non_exhaustive()
+    }
+}
+
+impl Leaves {
+    /// The leaf for `host`, minted and cached on a miss.
+    fn leaf(&self, host: &str) -> Result<(Arc<CertifiedKey>, CacheOutcome), CaError> {
+        if let Some(key) = self.lock().get(host) {
+            return Ok((key.clone(), CacheOutcome::Hit));
+        }
+        // Mint outside the lock: two racing first connections both sign, one wins the
+        // insert; that beats serialising every handshake behind a signature.
+        let key = Arc::new(self.mint(host)?);
+        let mut cache = self.lock();
+        if cache.len() >= LEAF_CACHE_CAP {
+            cache.clear();
+        }
+        let key = cache.entry(host.to_string()).or_insert(key).clone();
+        Ok((key, CacheOutcome::Miss))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<CertifiedKey>>> {
+        // A panic while holding this lock cannot leave the map half-updated (single
+        // insert/clear calls), so a poisoned lock is still safe to use.
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn mint(&self, host: &str) -> Result<CertifiedKey, CaError> {
+        let mut params = CertificateParams::default();
+        let san = match host.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(host.to_string().try_into()?),
+        };
+        params.subject_alt_names = vec![san];
+        let mut dn = DistinguishedName::new();
+        dn.push(DnType::CommonName, host);
+        params.distinguished_name = dn;
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        params.use_authority_key_identifier_extension = true;
+        let now = OffsetDateTime::now_utc();
+        params.not_before = now - Duration::days(1);
+        params.not_after = now + Duration::days(365);
+        params.serial_number = Some(random_serial(&self.rng));
+        let cert = params.signed_by(&self.leaf_key, &self.issuer)?;
+        Ok(CertifiedKey::new(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            self.signing_key.clone(),
+        ))
+    }
+}
+
+/// Picks the leaf for the ClientHello's SNI.
+#[derive(Debug)]
+struct SniResolver(Arc<Leaves>);
+
+impl ResolvesServerCert for SniResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let host = hello.server_name()?.to_ascii_lowercase();
+        self.0.leaf(host.trim_end_matches('.')).ok().map(|(key, _)| key)
+    }
+}
+
+/// Always the same leaf (connections without SNI get their CONNECT host's leaf).
+#[derive(Debug)]
+struct FixedLeaf(Arc<CertifiedKey>);
+
+impl ResolvesServerCert for FixedLeaf {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
     }
 }
 
@@ -131,19 +219,34 @@ impl Ca {
     }
 
     fn assemble(issuer: Issuer<'static, KeyPair>, ca_pem: String, created: bool) -> Result<Ca, CaError> {
-        Ok(Ca {
+        let leaf_key = KeyPair::generate()?;
+        let der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        let signing_key = rustls::crypto::ring::default_provider()
+            .key_provider
+            .load_private_key(der)?;
+        let leaves = Arc::new(Leaves {
             issuer,
+            leaf_key,
+            signing_key,
+            cache: Mutex::new(HashMap::new()),
+            rng: SystemRandom::new(),
+        });
+        let shared = Arc::new(config_with(Arc::new(SniResolver(leaves.clone())), None));
+        Ok(Ca {
             ca_pem,
             created,
-            leaf_key: KeyPair::generate()?,
-            leaves: Mutex::new(HashMap::new()),
-            rng: SystemRandom::new(),
+            leaves,
+            shared,
             key_log: None,
         })
     }
 
     /// Log the session keys of every intercepted connection (set before serving).
     pub fn with_key_log(mut self, key_log: Arc<dyn rustls::KeyLog>) -> Ca {
+        self.shared = Arc::new(config_with(
+            Arc::new(SniResolver(self.leaves.clone())),
+            Some(key_log.clone()),
+        ));
         self.key_log = Some(key_log);
         self
     }
@@ -172,60 +275,33 @@ impl Ca {
             .join(":")
     }
 
-    /// The rustls config for `host`, minting and caching a leaf on a miss.
-    pub fn server_config(&self, host: &str) -> Result<(Arc<ServerConfig>, CacheOutcome), CaError> {
-        if let Some(config) = self.lock_leaves().get(host) {
-            return Ok((config.clone(), CacheOutcome::Hit));
+    /// The rustls config for a connection to `host`, minting and caching its leaf on a
+    /// miss. With `sni` (the client named `host` in its ClientHello) this is the shared
+    /// config; without, a config that always presents `host`'s leaf.
+    pub fn server_config(&self, host: &str, sni: bool) -> Result<(Arc<ServerConfig>, CacheOutcome), CaError> {
+        let (key, outcome) = self.leaves.leaf(host)?;
+        if sni {
+            return Ok((self.shared.clone(), outcome));
         }
-        // Mint outside the lock: two racing first connections both sign, one wins the
-        // insert; that beats serialising every handshake behind a signature.
-        let config = Arc::new(self.mint(host)?);
-        let mut leaves = self.lock_leaves();
-        if leaves.len() >= LEAF_CACHE_CAP {
-            leaves.clear();
-        }
-        let config = leaves.entry(host.to_string()).or_insert(config).clone();
-        Ok((config, CacheOutcome::Miss))
+        Ok((
+            Arc::new(config_with(Arc::new(FixedLeaf(key)), self.key_log.clone())),
+            outcome,
+        ))
     }
+}
 
-    fn lock_leaves(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ServerConfig>>> {
-        // A panic while holding this lock cannot leave the map half-updated (single
-        // insert/clear calls), so a poisoned lock is still safe to use.
-        self.leaves
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+fn config_with(
+    resolver: Arc<dyn ResolvesServerCert>,
+    key_log: Option<Arc<dyn rustls::KeyLog>>,
+) -> ServerConfig {
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
+    if let Some(key_log) = key_log {
+        config.key_log = key_log;
     }
-
-    /// Mint a leaf for `host` and build its server config.
-    fn mint(&self, host: &str) -> Result<ServerConfig, CaError> {
-        let mut params = CertificateParams::default();
-        let san = match host.parse::<IpAddr>() {
-            Ok(ip) => SanType::IpAddress(ip),
-            Err(_) => SanType::DnsName(host.to_string().try_into()?),
-        };
-        params.subject_alt_names = vec![san];
-        let mut dn = DistinguishedName::new();
-        dn.push(DnType::CommonName, host);
-        params.distinguished_name = dn;
-        params.is_ca = IsCa::ExplicitNoCa;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        params.use_authority_key_identifier_extension = true;
-        let now = OffsetDateTime::now_utc();
-        params.not_before = now - Duration::days(1);
-        params.not_after = now + Duration::days(365);
-        params.serial_number = Some(random_serial(&self.rng));
-        let cert = params.signed_by(&self.leaf_key, &self.issuer)?;
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(self.leaf_key.serialize_der()));
-        let mut config = ServerConfig::builder()
-            .with_no_client_auth()
-            .with_single_cert(vec![CertificateDer::from(cert.der().to_vec())], key)?;
-        config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
-        if let Some(key_log) = &self.key_log {
-            config.key_log = key_log.clone();
-        }
-        Ok(config)
-    }
+    config
 }
 
 fn ca_params(rng: &SystemRandom) -> CertificateParams {
@@ -358,11 +434,11 @@ mod tests {
     fn leaf_cache() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = Ca::load_or_create(dir.path()).expect("create");
-        let (a, first) = ca.server_config("aiplatform.googleapis.com").expect("mint");
-        let (b, second) = ca.server_config("aiplatform.googleapis.com").expect("hit");
+        let (a, first) = ca.server_config("aiplatform.googleapis.com", true).expect("mint");
+        let (b, second) = ca.server_config("aiplatform.googleapis.com", true).expect("hit");
         assert_eq!((first, second), (CacheOutcome::Miss, CacheOutcome::Hit));
-        assert!(Arc::ptr_eq(&a, &b));
-        let (_, ip) = ca.server_config("127.0.0.1").expect("ip leaf");
+        assert!(Arc::ptr_eq(&a, &b), "SNI connections share one config");
+        let (_, ip) = ca.server_config("127.0.0.1", false).expect("ip leaf");
         assert_eq!(ip, CacheOutcome::Miss);
     }
 }

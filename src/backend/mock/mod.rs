@@ -13,9 +13,9 @@
 //! Replies are deterministic per (seed, request body); faults and latency samples come
 //! from a per-request sequence seeded by `--seed`, so a run repeats.
 
-mod claude;
+pub mod claude;
 pub mod faults;
-mod gemini;
+pub mod gemini;
 pub mod latency;
 pub mod scenario;
 pub mod schema;
