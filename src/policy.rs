@@ -169,10 +169,14 @@ impl Policy {
     }
 }
 
-/// Lower-case, strip IPv6 brackets and one trailing dot.
+/// Lower-case, strip IPv6 brackets and trailing dots.
+///
+/// Idempotent (the fuzzer checks it): every leading `[` and trailing `]` or `.` goes, so
+/// `normalize_host(normalize_host(h)) == normalize_host(h)`.
 pub fn normalize_host(host: &str) -> String {
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
+    host.trim_start_matches('[')
+        .trim_end_matches([']', '.'])
+        .to_ascii_lowercase()
 }
 
 #[cfg(test)]

@@ -48,9 +48,12 @@ pub fn parse_target(authority: &str) -> Result<Target, String> {
     if host.is_empty() {
         return Err(format!("`{authority}`: empty host"));
     }
+    // A colon is only valid inside a bracketed IPv6 literal (found by the fuzzer:
+    // `a1:8x.com:443` used to pass as host `a1:8x.com`).
+    let bracketed = authority.starts_with('[');
     if !host
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+        .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b) || (bracketed && b == b':'))
     {
         return Err(format!("`{authority}`: invalid host name"));
     }
@@ -59,6 +62,11 @@ pub fn parse_target(authority: &str) -> Result<Target, String> {
         .ok()
         .filter(|p| *p != 0)
         .ok_or_else(|| format!("`{authority}`: `{port}` is not a valid port"))?;
+    // One trailing dot (FQDN form) is allowed and dropped; any other empty label is not.
+    let fqdn = host.strip_suffix('.').unwrap_or(host);
+    if !bracketed && (fqdn.is_empty() || fqdn.split('.').any(str::is_empty)) {
+        return Err(format!("`{authority}`: empty label in host name"));
+    }
     Ok(Target {
         host: normalize_host(host),
         port,
@@ -143,6 +151,9 @@ mod tests {
             ("example.com:0", "not a valid port"),
             ("example.com:99999", "not a valid port"),
             ("exa mple.com:443", "invalid host"),
+            ("a127.0.0.1:8oogleapis.com:443", "invalid host"),
+            ("270..:8", "empty label"),
+            (".example.com:443", "empty label"),
         ] {
             let err = parse_target(bad).expect_err(bad);
             assert!(err.contains(why), "{bad}: {err}");

@@ -222,7 +222,7 @@ impl Mock {
                     Publisher::Anthropic => claude::utility(call, &json),
                 };
                 let res = res.unwrap_or_else(|m| invalid_argument(&m));
-                tokio::time::sleep(latency.ttft.sample(&mut chance)).await;
+                pause(latency.ttft.sample(&mut chance)).await;
                 return res;
             }
             Err(message) => return invalid_argument(&message),
@@ -408,7 +408,7 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
     let content_type = rendered.content_type;
     let body = match delivery {
         Delivery::Whole => {
-            tokio::time::sleep(schedule.total()).await;
+            pause(schedule.total()).await;
             let whole = rendered.frames.concat();
             if cut {
                 let (tx, body) = body::channel(2);
@@ -429,13 +429,11 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
             let frames = rendered.frames;
             let cut_at = cut.then(|| frames.len().div_ceil(2).max(1));
             tokio::spawn(async move {
-                tokio::time::sleep(schedule.first).await;
+                pause(schedule.first).await;
                 for (i, frame) in frames.into_iter().enumerate() {
                     if i > 0 {
                         let gap = schedule.gaps.get(i - 1).copied().unwrap_or_default();
-                        if !gap.is_zero() {
-                            tokio::time::sleep(gap).await;
-                        }
+                        pause(gap).await;
                     }
                     if cut_at == Some(i) {
                         let _ = tx
@@ -462,6 +460,14 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
         http::HeaderValue::from_static(content_type),
     );
     res
+}
+
+/// Sleep for `d`, or not at all when it is zero: tokio rounds every timer up to the next
+/// millisecond, so a zero-latency mock that still slept capped at ~1,000 req/s per client.
+async fn pause(d: std::time::Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
+    }
 }
 
 /// Split `text` into chunks: by words for prose, by characters for JSON (which has few
