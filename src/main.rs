@@ -72,7 +72,7 @@ fn absolute(path: &Path) -> PathBuf {
 fn serve(args: ServeArgs) -> CmdResult {
     args.validate().map_err(usage)?;
     let mock_config = args.mock.build().map_err(usage)?;
-    shunt::telemetry::init(&args.log).map_err(usage)?;
+    let _log_guard = shunt::telemetry::init(&args.log).map_err(usage)?;
     let metrics = Arc::new(shunt::metrics::Metrics::new());
     let capture = match args.capture_config() {
         Some(config) => {
@@ -143,7 +143,7 @@ fn serve(args: ServeArgs) -> CmdResult {
 
 fn mock(args: MockArgs) -> CmdResult {
     let config = args.mock.build().map_err(usage)?;
-    shunt::telemetry::init(&args.log).map_err(usage)?;
+    let _log_guard = shunt::telemetry::init(&args.log).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
         let (listener, addr) = bind(args.listen).await?;
