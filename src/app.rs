@@ -91,12 +91,18 @@ impl App {
                             extra.as_deref(),
                             overrides,
                             args.upstream_timeout,
+                            args.mock.max_body,
                         )?)
                     }
                     None => None,
                 },
                 replay: match &args.replay {
-                    Some(dir) => Some(record::Replayer::load(dir, args.replay_miss, args.replay_timing)?),
+                    Some(dir) => Some(record::Replayer::load(
+                        dir,
+                        args.replay_miss,
+                        args.replay_timing,
+                        args.mock.max_body,
+                    )?),
                     None => None,
                 },
             },

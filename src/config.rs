@@ -215,6 +215,9 @@ pub struct Limits {
     /// intercepted host, its TLS ClientHello (slowloris guard).
     #[arg(long, env = "SHUNT_HEADER_READ_TIMEOUT", default_value = "30", value_parser = parse_duration_secs)]
     pub header_read_timeout: Duration,
+    /// Seconds a tunnel may carry no bytes either way before it is closed.
+    #[arg(long, env = "SHUNT_TUNNEL_IDLE_TIMEOUT", default_value = "600", value_parser = parse_duration_secs)]
+    pub tunnel_idle_timeout: Duration,
     /// Largest request head (request line + headers) in bytes; larger gets 431.
     #[arg(long, env = "SHUNT_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
     pub max_header_bytes: usize,
@@ -286,6 +289,9 @@ impl Limits {
         }
         if self.header_read_timeout.is_zero() {
             return Err("--header-read-timeout must be above 0".into());
+        }
+        if self.tunnel_idle_timeout.is_zero() {
+            return Err("--tunnel-idle-timeout must be above 0".into());
         }
         Ok(())
     }
@@ -415,6 +421,10 @@ pub struct MockFlags {
     /// TOML file of scenario rules and per-model latency (see README).
     #[arg(long, env = "SHUNT_SCENARIOS")]
     pub scenarios: Option<PathBuf>,
+    /// Largest request body (bytes) for routes that must read it whole: the mock, record
+    /// and replay. Larger bodies get 413. (Forwarded bodies stream and have no limit.)
+    #[arg(long, env = "SHUNT_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
+    pub max_body: usize,
 }
 
 impl MockFlags {
@@ -446,6 +456,7 @@ impl MockFlags {
             faults,
             auto_call_rate: self.auto_call_rate,
             scenarios,
+            max_body: self.max_body,
         })
     }
 }

@@ -140,3 +140,52 @@ fn bad_limits_are_refused() {
         assert!(String::from_utf8_lossy(&out.stderr).contains(flag));
     }
 }
+
+/// A tunnel that carries no bytes for --tunnel-idle-timeout is closed; traffic keeps it open.
+#[tokio::test]
+async fn idle_tunnel_is_closed() {
+    let proxy = Proxy::start_with(&["--tunnel-idle-timeout", "0.5"]).await;
+    let echo = echo_server().await;
+    let mut stream = connect(proxy.addr, &echo.to_string()).await;
+    // Active for longer than the timeout: every 200 ms a byte goes through.
+    for _ in 0..5 {
+        stream.write_all(b"x").await.expect("write");
+        let mut b = [0u8; 1];
+        stream.read_exact(&mut b).await.expect("echo while active");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Then silence: the tunnel must close.
+    closed_within(&mut stream, Duration::from_secs(10)).await;
+    still_serves(&proxy).await;
+}
+
+/// An idle keep-alive connection is closed after --header-read-timeout (it also bounds the
+/// wait for the next request).
+#[tokio::test]
+async fn idle_keep_alive_is_closed() {
+    let proxy = Proxy::start_with(&["--header-read-timeout", "0.5"]).await;
+    let mut stream = tokio::net::TcpStream::connect(proxy.addr).await.expect("connect");
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 256];
+    let n = stream.read(&mut buf).await.expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    closed_within(&mut stream, Duration::from_secs(10)).await;
+}
+
+/// Bodies over --max-body on routes that read them whole get 413; the proxy keeps serving.
+#[tokio::test]
+async fn oversized_mock_body_gets_413() {
+    let proxy = Proxy::start_with(&["--max-body", "1000"]).await;
+    let big = format!(
+        r#"{{"contents":[{{"role":"user","parts":[{{"text":"{}"}}]}}]}}"#,
+        "x".repeat(5000)
+    );
+    let reply = https(&proxy, "aiplatform.googleapis.com", "POST", GEMINI_PATH, &big).await;
+    assert_eq!(reply.status, 413);
+    assert!(reply.text().contains("1000-byte limit"), "{}", reply.text());
+    let ok = https(&proxy, "aiplatform.googleapis.com", "POST", GEMINI_PATH, PROMPT).await;
+    assert_eq!(ok.status, 200);
+}

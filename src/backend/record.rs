@@ -21,9 +21,6 @@ use tokio::net::TcpStream;
 use crate::body::{self, Body, collect_limited};
 use crate::error::Error;
 
-/// Request bodies worth recording are prompts; 32 MiB bounds them.
-const BODY_LIMIT: usize = 32 * 1024 * 1024;
-
 /// One recorded exchange, as stored on disk.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Recorded {
@@ -84,6 +81,7 @@ pub struct Recorder {
     overrides: HashMap<String, String>,
     seq: AtomicU64,
     timeout: Duration,
+    max_body: usize,
 }
 
 impl Recorder {
@@ -92,6 +90,7 @@ impl Recorder {
         extra_roots_pem: Option<&str>,
         overrides: HashMap<String, String>,
         timeout: Duration,
+        max_body: usize,
     ) -> Result<Recorder, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("--record {}: {e}", dir.display()))?;
         let mut roots = rustls::RootCertStore::empty();
@@ -115,13 +114,14 @@ impl Recorder {
             overrides,
             seq: AtomicU64::new(1),
             timeout,
+            max_body,
         })
     }
 
     /// Forward to `https://host/…`, stream the answer back, and store it when it ends.
     pub async fn forward(&self, host: &str, req: http::Request<Body>) -> Result<http::Response<Body>, Error> {
         let (mut parts, body) = req.into_parts();
-        let request_body = collect_limited(body, BODY_LIMIT).await?;
+        let request_body = collect_limited(body, self.max_body).await?;
         let path = parts
             .uri
             .path_and_query()
@@ -263,6 +263,7 @@ pub struct Replayer {
     next: Mutex<HashMap<String, AtomicUsize>>,
     pub miss: ReplayMiss,
     timing: bool,
+    max_body: usize,
 }
 
 /// The result of a replay lookup.
@@ -273,7 +274,7 @@ pub enum Replay {
 }
 
 impl Replayer {
-    pub fn load(dir: &Path, miss: ReplayMiss, timing: bool) -> Result<Replayer, String> {
+    pub fn load(dir: &Path, miss: ReplayMiss, timing: bool, max_body: usize) -> Result<Replayer, String> {
         let mut by_key: HashMap<String, Vec<Recorded>> = HashMap::new();
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| format!("--replay {}: {e}", dir.display()))?
@@ -292,6 +293,7 @@ impl Replayer {
             next: Mutex::new(HashMap::new()),
             miss,
             timing,
+            max_body,
         })
     }
 
@@ -307,7 +309,7 @@ impl Replayer {
     /// Answer from a recording, or hand the request back.
     pub async fn lookup(&self, req: http::Request<Body>) -> Result<Replay, Error> {
         let (parts, body) = req.into_parts();
-        let bytes = collect_limited(body, BODY_LIMIT).await?;
+        let bytes = collect_limited(body, self.max_body).await?;
         let path = parts
             .uri
             .path_and_query()

@@ -1,9 +1,14 @@
 //! Tunnels: bytes spliced between the client and the real host, untouched.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -61,7 +66,8 @@ pub async fn open(
             let started = std::time::Instant::now();
             let mut client = TokioIo::new(upgraded);
             let mut server = server;
-            let (up, down) = match tokio::io::copy_bidirectional(&mut client, &mut server).await {
+            let idle = app.limits.tunnel_idle_timeout;
+            let (up, down) = match splice(&mut client, &mut server, idle).await {
                 Ok((up, down)) => {
                     tracing::info!(bytes_up = up, bytes_down = down, "tunnel closed");
                     (up, down)
@@ -78,4 +84,79 @@ pub async fn open(
         .in_current_span(),
     );
     ok_empty()
+}
+
+/// `copy_bidirectional`, closed once no byte has moved either way for `idle`.
+async fn splice<A, B>(a: &mut A, b: &mut B, idle: Duration) -> std::io::Result<(u64, u64)>
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let started = tokio::time::Instant::now();
+    let last = Arc::new(AtomicU64::new(0));
+    let mut a = Activity {
+        inner: a,
+        last: last.clone(),
+        started,
+    };
+    let mut b = Activity {
+        inner: b,
+        last: last.clone(),
+        started,
+    };
+    let watchdog = async {
+        loop {
+            let seen = started + Duration::from_millis(last.load(Ordering::Relaxed));
+            if seen.elapsed() >= idle {
+                return;
+            }
+            tokio::time::sleep_until(seen + idle).await;
+        }
+    };
+    tokio::select! {
+        res = tokio::io::copy_bidirectional(&mut a, &mut b) => res,
+        _ = watchdog => Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("idle for {}s", idle.as_secs_f64()),
+        )),
+    }
+}
+
+/// Notes the time of every read that moved bytes.
+struct Activity<'a, T> {
+    inner: &'a mut T,
+    last: Arc<AtomicU64>,
+    started: tokio::time::Instant,
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Activity<'_, T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut *self.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            let ms = self.started.elapsed().as_millis() as u64;
+            self.last.store(ms, Ordering::Relaxed);
+        }
+        polled
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Activity<'_, T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut *self.inner).poll_write(cx, data)
+    }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.inner).poll_flush(cx)
+    }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut *self.inner).poll_shutdown(cx)
+    }
 }

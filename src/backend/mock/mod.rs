@@ -38,9 +38,6 @@ use faults::{Fault, Faults};
 use latency::{LatencyTable, Schedule};
 use scenario::{Facts, Fixed, Scenarios};
 
-/// Model requests carry prompts and schemas; 32 MiB bounds a hostile body.
-const MOCK_BODY_LIMIT: usize = 32 * 1024 * 1024;
-
 /// Knobs of the built-in mock (built from the `--seed`, `--ttft`, `--fault-*`… flags).
 #[derive(Debug, Clone)]
 pub struct MockConfig {
@@ -57,6 +54,8 @@ pub struct MockConfig {
     /// text, so agent loops end.
     pub auto_call_rate: f64,
     pub scenarios: Scenarios,
+    /// Largest request body the mock reads (`--max-body`); larger gets 413.
+    pub max_body: usize,
 }
 
 impl Default for MockConfig {
@@ -72,6 +71,7 @@ impl Default for MockConfig {
             },
             auto_call_rate: 1.0,
             scenarios: Scenarios::default(),
+            max_body: 32 * 1024 * 1024,
         }
     }
 }
@@ -184,7 +184,7 @@ impl Mock {
         req: http::Request<Body>,
     ) -> Result<http::Response<Body>, Error> {
         let query = req.uri().query().unwrap_or("").to_string();
-        let body = collect_limited(req.into_body(), MOCK_BODY_LIMIT).await?;
+        let body = collect_limited(req.into_body(), self.config.max_body).await?;
         Ok(self.answer(call, &query, &body).await)
     }
 
