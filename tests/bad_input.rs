@@ -185,48 +185,20 @@ async fn allow_clients_filters_peers() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_connections_dropped_at_once() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
-        // Connections whose handshake the kernel half-dropped under the burst never send a
-        // FIN shunt sees; the header read timeout is what closes them.
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn,shunt=info",
-            "--header-read-timeout",
-            "3",
-            "--certs",
-        ])
-        .arg(dir.path())
-        .env_clear()
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    struct Kill(u32);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &self.0.to_string()])
-                .output();
-        }
-    }
-    let _kill = Kill(child.id());
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.split("listening addr=").nth(1) {
-                let _ = tx.send(a.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let addr: std::net::SocketAddr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("addr")
-        .parse()
-        .expect("addr");
+    // Connections whose handshake the kernel half-dropped under the burst never send a
+    // FIN shunt sees; the header read timeout is what closes them.
+    let mut child = ShuntProcess::spawn([
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--log".as_ref(),
+        "warn,shunt=info".as_ref(),
+        "--header-read-timeout".as_ref(),
+        "3".as_ref(),
+        "--certs".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let addr = child.addr;
     let mut opening = Vec::new();
     for _ in 0..10_000 {
         opening.push(tokio::spawn(async move {
@@ -269,6 +241,6 @@ async fn ten_thousand_connections_dropped_at_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(open_now <= 1.0, "{open_now} connections still open");
-    let _ = child.kill();
-    let _ = child.wait();
+    child.signal("TERM");
+    assert_eq!(child.wait(), Some(0));
 }

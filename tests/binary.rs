@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,64 +12,15 @@ use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 
-/// A child process killed when the test ends, even by a panic (a leaked shunt would
-/// hold the test runner's output open).
-struct Guard(Child);
-
-impl std::ops::Deref for Guard {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Guard {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Start `shunt serve` on port 0 and return the child and the address it logged.
-fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> (Guard, std::net::SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shunt"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--certs"])
-        .arg(certs)
-        .args(extra)
-        .env_clear()
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn shunt");
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(addr) = line.split("listening addr=").nth(1) {
-                let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let child = Guard(child);
-    let addr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("shunt logged its address");
-    (child, addr.parse().expect("socket addr"))
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+/// Start `shunt serve` on port 0 with `--certs certs` and `extra` flags.
+fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> ShuntProcess {
+    let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--certs"]
+        .iter()
+        .map(Into::into)
+        .collect();
+    args.push(certs.into());
+    args.extend(extra.iter().map(Into::into));
+    ShuntProcess::spawn(args)
 }
 
 /// SIGTERM while a stream is in flight: the stream completes and shunt exits 0.
@@ -90,10 +40,10 @@ async fn sigterm_lets_stream_finish() {
     }))
     .await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, addr) = spawn_shunt(dir.path(), &["--upstream", &upstream.url()]);
+    let mut child = spawn_shunt(dir.path(), &["--upstream", &upstream.url()]);
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
     let host = "aiplatform.googleapis.com";
-    let stream = connect(addr, &format!("{host}:443")).await;
+    let stream = connect(child.addr, &format!("{host}:443")).await;
     let tls = tls(stream, host, &[b"http/1.1"], &ca).await;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
@@ -110,31 +60,31 @@ async fn sigterm_lets_stream_finish() {
         .into_data()
         .expect("data");
     assert_eq!(first, "data: {\"n\":1}\r\n\r\n");
-    sigterm(&child);
+    child.signal("TERM");
     tokio::time::sleep(Duration::from_millis(200)).await;
     go.notify_one();
     let rest = body.collect().await.expect("rest of stream").to_bytes();
     assert_eq!(rest, "data: {\"n\":2}\r\n\r\n");
-    let status = tokio::task::spawn_blocking(move || child.wait())
+    let code = tokio::task::spawn_blocking(move || child.wait())
         .await
-        .expect("join")
-        .expect("wait");
-    assert_eq!(status.code(), Some(0));
+        .expect("join");
+    assert_eq!(code, Some(0));
 }
 
 /// `shunt health` succeeds against a running shunt and fails when none listens.
 #[tokio::test]
 async fn health_command() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, addr) = spawn_shunt(dir.path(), &[]);
+    let mut child = spawn_shunt(dir.path(), &[]);
+    let addr = child.addr;
     let ok = Command::new(env!("CARGO_BIN_EXE_shunt"))
         .args(["health", "--listen", &addr.to_string()])
         .env_clear()
         .output()
         .expect("health");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    sigterm(&child);
-    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    child.signal("TERM");
+    assert_eq!(child.wait(), Some(0));
     let down = Command::new(env!("CARGO_BIN_EXE_shunt"))
         .args(["health", "--listen", &addr.to_string()])
         .env_clear()
@@ -147,7 +97,7 @@ async fn health_command() {
 #[tokio::test]
 async fn trust_kit_and_ca_reuse() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (mut child, addr) = spawn_shunt(dir.path(), &["--public-url", "http://shunt:8080"]);
+    let mut child = spawn_shunt(dir.path(), &["--public-url", "http://shunt:8080"]);
     for f in ["ca.pem", "ca-key.pem", "bundle.pem", "adc.json", "shunt.env"] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
@@ -164,14 +114,13 @@ async fn trust_kit_and_ca_reuse() {
     let ca1 = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca");
     let bundle = std::fs::read_to_string(dir.path().join("bundle.pem")).expect("bundle");
     assert!(bundle.contains(ca1.trim()));
-    sigterm(&child);
-    assert_eq!(child.wait().expect("wait").code(), Some(0));
-    let (mut again, _) = spawn_shunt(dir.path(), &[]);
+    child.signal("TERM");
+    assert_eq!(child.wait(), Some(0));
+    let mut again = spawn_shunt(dir.path(), &[]);
     let ca2 = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca");
     assert_eq!(ca1, ca2, "CA reused across restarts");
-    sigterm(&again);
-    assert_eq!(again.wait().expect("wait").code(), Some(0));
-    let _ = addr;
+    again.signal("TERM");
+    assert_eq!(again.wait(), Some(0));
 }
 
 /// Bad flags exit 64 before binding, with a message naming the flag.
@@ -251,27 +200,8 @@ fn env_command() {
 /// `shunt mock` serves health, metrics and Gemini API paths over plain HTTP; SIGTERM exits 0.
 #[tokio::test]
 async fn mock_command_serves_gemini_api_paths() {
-    let mut child = Guard(
-        Command::new(env!("CARGO_BIN_EXE_shunt"))
-            .args(["mock", "--listen", "127.0.0.1:0", "--seed", "3"])
-            .env_clear()
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn shunt mock"),
-    );
-    let stderr = child.stderr.take().expect("stderr");
-    let line = BufReader::new(stderr)
-        .lines()
-        .map_while(Result::ok)
-        .find(|l| l.contains("listening addr="))
-        .expect("mock logged its address");
-    let addr: std::net::SocketAddr = line
-        .split("listening addr=")
-        .nth(1)
-        .expect("addr")
-        .trim()
-        .parse()
-        .expect("addr");
+    let mut child = ShuntProcess::spawn(["mock", "--listen", "127.0.0.1:0", "--seed", "3"]);
+    let addr = child.addr;
     assert_eq!(plain(addr, request("GET", "/health", "")).await.status, 200);
     let reply = plain(
         addr,
@@ -299,6 +229,6 @@ async fn mock_command_serves_gemini_api_paths() {
         metrics.contains("shunt_mock_replies_total{kind=\"text\"} 1"),
         "{metrics}"
     );
-    sigterm(&child);
-    assert_eq!(child.wait().expect("wait").code(), Some(0));
+    child.signal("TERM");
+    assert_eq!(child.wait(), Some(0));
 }

@@ -248,48 +248,20 @@ fn bad_capture_path_is_refused() {
 /// `kill -9` in the middle of a load: every line already in the file parses.
 #[tokio::test]
 async fn kill_9_leaves_only_whole_lines() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("cap.jsonl");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn,shunt=info",
-            "--capture",
-        ])
-        .arg(&file)
-        .arg("--certs")
-        .arg(dir.path())
-        .env_clear()
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stderr = child.stderr.take().expect("stderr");
-    // Killed on every exit path, so a failing test never leaks a shunt.
-    struct KillOnDrop(u32);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &self.0.to_string()])
-                .output();
-        }
-    }
-    let _guard = KillOnDrop(child.id());
-    let addr: std::net::SocketAddr = BufReader::new(stderr)
-        .lines()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.split("listening addr=")
-                .nth(1)
-                .and_then(|a| a.split_whitespace().next())
-                .map(String::from)
-        })
-        .expect("address")
-        .parse()
-        .expect("addr");
+    let mut child = ShuntProcess::spawn([
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--log".as_ref(),
+        "warn,shunt=info".as_ref(),
+        "--capture".as_ref(),
+        file.as_os_str(),
+        "--certs".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let addr = child.addr;
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca");
     let mut load = Vec::new();
     for _ in 0..8 {
@@ -349,11 +321,7 @@ async fn kill_9_leaves_only_whole_lines() {
             break;
         }
     }
-    let status = std::process::Command::new("kill")
-        .args(["-KILL", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    child.signal("KILL");
     let _ = child.wait();
     for t in load {
         let _ = t.await;

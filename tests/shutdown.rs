@@ -2,9 +2,6 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::time::Duration;
-
 use common::*;
 use http_body_util::BodyExt;
 use hyper_util::rt::TokioIo;
@@ -17,50 +14,24 @@ const SSE: &str = "/v1beta1/projects/p/locations/us-central1/publishers/google/m
 async fn sigterm_with_500_open_streams() {
     let dir = tempfile::tempdir().expect("tempdir");
     let capture = dir.path().join("cap.jsonl");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--log",
-            "warn,shunt=info",
-            "--ttft",
-            "1s",
-            "--gap",
-            "200ms",
-        ])
-        .args(["--grace-period", "30", "--capture"])
-        .arg(&capture)
-        .arg("--certs")
-        .arg(dir.path())
-        .env_clear()
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id();
-    struct Kill(u32);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", &self.0.to_string()])
-                .output();
-        }
-    }
-    let _kill = Kill(pid);
-    let stderr = child.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(a) = line.split("listening addr=").nth(1) {
-                let _ = tx.send(a.split_whitespace().next().unwrap_or_default().to_string());
-            }
-        }
-    });
-    let addr: std::net::SocketAddr = rx
-        .recv_timeout(Duration::from_secs(20))
-        .expect("addr")
-        .parse()
-        .expect("addr");
+    let mut child = ShuntProcess::spawn([
+        "serve".as_ref(),
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--log".as_ref(),
+        "warn,shunt=info".as_ref(),
+        "--ttft".as_ref(),
+        "1s".as_ref(),
+        "--gap".as_ref(),
+        "200ms".as_ref(),
+        "--grace-period".as_ref(),
+        "30".as_ref(),
+        "--capture".as_ref(),
+        capture.as_os_str(),
+        "--certs".as_ref(),
+        dir.path().as_os_str(),
+    ]);
+    let addr = child.addr;
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca");
     let host = "us-central1-aiplatform.googleapis.com";
 
@@ -94,11 +65,7 @@ async fn sigterm_with_500_open_streams() {
     for _ in 0..500 {
         headers_rx.recv().await.expect("all 500 streams open");
     }
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
+    child.signal("TERM");
     for s in streams {
         assert_eq!(
             s.await.expect("stream task"),
@@ -106,11 +73,10 @@ async fn sigterm_with_500_open_streams() {
             "every stream completes with all its chunks"
         );
     }
-    let exit = tokio::task::spawn_blocking(move || child.wait())
+    let code = tokio::task::spawn_blocking(move || child.wait())
         .await
-        .expect("join")
-        .expect("wait");
-    assert_eq!(exit.code(), Some(0));
+        .expect("join");
+    assert_eq!(code, Some(0));
     let text = std::fs::read_to_string(&capture).expect("capture");
     let records: Vec<serde_json::Value> = text
         .lines()

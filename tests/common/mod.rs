@@ -338,3 +338,69 @@ pub async fn echo_server() -> SocketAddr {
 
 pub const GEMINI_PATH: &str = "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
 pub const PROMPT: &str = r#"{"contents":[{"role":"user","parts":[{"text":"Say hi"}]}]}"#;
+
+/// A `shunt` process started by a test, killed when dropped (a leaked shunt would hold
+/// the test runner's output open).
+pub struct ShuntProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ShuntProcess {
+    /// Run `shunt ARGS` (listening on port 0) with an empty environment, and wait for its
+    /// `listening addr=` line. Its stderr keeps being drained.
+    pub fn spawn<I, S>(args: I) -> ShuntProcess
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+            .args(args)
+            .env_clear()
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn shunt");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.split("listening addr=").nth(1) {
+                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
+                }
+            }
+        });
+        let mut process = ShuntProcess {
+            child,
+            addr: "0.0.0.0:0".parse().expect("placeholder"),
+        };
+        let addr = rx
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("shunt logged its address");
+        process.addr = addr.parse().expect("socket address");
+        process
+    }
+
+    /// Send a signal (`TERM`, `KILL`, …).
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Wait for the exit code.
+    pub fn wait(&mut self) -> Option<i32> {
+        self.child.wait().expect("wait").code()
+    }
+}
+
+impl Drop for ShuntProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
