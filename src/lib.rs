@@ -14,6 +14,7 @@
 //! - [`error`]: errors shunt produces and the one place they become responses.
 //! - [`capture`]: JSONL / HAR capture of exchanges, fed by body tees off the data path.
 //! - [`doctor`]: `shunt doctor`, the in-container check of env, trust and reachability.
+//! - [`clock`]: RFC 3339 timestamps.
 //! - [`metrics`]: Prometheus metrics.
 //! - [`app`]: the shared state connection tasks hold.
 //! - [`body`]: the body type and its helpers.
@@ -23,6 +24,7 @@ pub mod app;
 pub mod backend;
 pub mod body;
 pub mod capture;
+pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod error;

@@ -162,11 +162,6 @@ impl Policy {
             },
         }
     }
-
-    /// The rules in order, for `--help`-style listings and tests.
-    pub fn rules(&self) -> &[HostRule] {
-        &self.rules
-    }
 }
 
 /// Lower-case, strip IPv6 brackets and trailing dots.

@@ -11,7 +11,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A good request (the token route: answered by shunt whatever the upstream does).
@@ -82,21 +81,9 @@ async fn client_abort_cancels_upstream() {
     .await;
     let proxy = Proxy::start_with(&["--upstream", &upstream.url()]).await;
     {
-        let host = "aiplatform.googleapis.com";
-        let tls = tls(
-            connect(proxy.addr, &format!("{host}:443")).await,
-            host,
-            &[b"http/1.1"],
-            &proxy.ca_pem(),
-        )
-        .await;
-        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .expect("hs");
-        let conn = tokio::spawn(conn);
-        let mut req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
-        req.headers_mut().insert("host", host.parse().expect("host"));
-        let mut body = sender.send_request(req).await.expect("send").into_body();
+        let req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
+        let (res, conn) = open_h1(proxy.addr, &proxy.ca_pem(), "aiplatform.googleapis.com", req).await;
+        let mut body = res.into_body();
         body.frame().await.expect("first chunk").expect("ok");
         conn.abort(); // the client goes away mid-stream
     }
@@ -128,21 +115,9 @@ async fn upstream_abort_reaches_client_as_error() {
     }))
     .await;
     let proxy = Proxy::start_with(&["--upstream", &upstream.url()]).await;
-    let host = "aiplatform.googleapis.com";
-    let tls = tls(
-        connect(proxy.addr, &format!("{host}:443")).await,
-        host,
-        &[b"http/1.1"],
-        &proxy.ca_pem(),
-    )
-    .await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .expect("hs");
-    tokio::spawn(conn);
-    let mut req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
-    req.headers_mut().insert("host", host.parse().expect("host"));
-    let mut body = sender.send_request(req).await.expect("send").into_body();
+    let req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
+    let (res, _conn) = open_h1(proxy.addr, &proxy.ca_pem(), "aiplatform.googleapis.com", req).await;
+    let mut body = res.into_body();
     let first = body
         .frame()
         .await

@@ -9,7 +9,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 
 /// Start `shunt serve` on port 0 with `--certs certs` and `extra` flags.
@@ -42,16 +41,9 @@ async fn sigterm_lets_stream_finish() {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut child = spawn_shunt(dir.path(), &["--upstream", &upstream.url()]);
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
-    let host = "aiplatform.googleapis.com";
-    let stream = connect(child.addr, &format!("{host}:443")).await;
-    let tls = tls(stream, host, &[b"http/1.1"], &ca).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let mut req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
-    req.headers_mut().insert("host", host.parse().expect("host"));
-    let mut body = sender.send_request(req).await.expect("send").into_body();
+    let req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
+    let (res, _conn) = open_h1(child.addr, &ca, "aiplatform.googleapis.com", req).await;
+    let mut body = res.into_body();
     let first = body
         .frame()
         .await

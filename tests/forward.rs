@@ -8,7 +8,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use common::*;
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 
 fn json_ok(body: &str) -> http::Response<shunt::body::Body> {
@@ -41,15 +40,9 @@ const STREAM_PATH: &str = "/v1beta1/projects/p/locations/us-central1/publishers/
 /// Open a streaming request through the proxy and return the response (headers read).
 async fn open_stream(proxy: std::net::SocketAddr, ca_pem: &str) -> http::Response<hyper::body::Incoming> {
     let host = "us-central1-aiplatform.googleapis.com";
-    let stream = connect(proxy, &format!("{host}:443")).await;
-    let tls = tls(stream, host, &[b"http/1.1"], ca_pem).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+    open_h1(proxy, ca_pem, host, request("POST", STREAM_PATH, PROMPT))
         .await
-        .expect("handshake");
-    tokio::spawn(conn);
-    let mut req = request("POST", STREAM_PATH, PROMPT);
-    req.headers_mut().insert("host", host.parse().expect("host"));
-    sender.send_request(req).await.expect("send")
+        .0
 }
 
 async fn next_data(body: &mut hyper::body::Incoming) -> Option<Bytes> {

@@ -75,19 +75,12 @@ async fn origin() -> (
 
 /// One streamed request through the proxy: (status, data frames, whole body).
 async fn stream_call(proxy: &Proxy, body: &str) -> (u16, Vec<Bytes>) {
-    let stream = connect(proxy.addr, &format!("{HOST}:443")).await;
-    let tls = tls(stream, HOST, &[b"http/1.1"], &proxy.ca_pem()).await;
-    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-        .await
-        .expect("handshake");
-    tokio::spawn(conn);
     let mut req = request("POST", STREAM, body);
-    req.headers_mut().insert("host", HOST.parse().expect("host"));
     req.headers_mut().insert(
         "authorization",
         "Bearer the-apps-own-token".parse().expect("auth"),
     );
-    let res = sender.send_request(req).await.expect("send");
+    let (res, _conn) = open_h1(proxy.addr, &proxy.ca_pem(), HOST, req).await;
     let status = res.status().as_u16();
     let mut body = res.into_body();
     let mut frames = Vec::new();

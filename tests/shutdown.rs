@@ -4,7 +4,6 @@ mod common;
 
 use common::*;
 use http_body_util::BodyExt;
-use hyper_util::rt::TokioIo;
 
 const SSE: &str = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
 
@@ -41,21 +40,8 @@ async fn sigterm_with_500_open_streams() {
     for i in 0..500 {
         let (ca, headers_tx) = (ca.clone(), headers_tx.clone());
         streams.push(tokio::spawn(async move {
-            let tls = tls(
-                connect(addr, &format!("{host}:443")).await,
-                host,
-                &[b"http/1.1"],
-                &ca,
-            )
-            .await;
-            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-                .await
-                .expect("hs");
-            tokio::spawn(conn);
             let body = format!(r#"{{"contents":[{{"role":"user","parts":[{{"text":"stream {i}"}}]}}]}}"#);
-            let mut req = request("POST", SSE, &body);
-            req.headers_mut().insert("host", host.parse().expect("host"));
-            let res = sender.send_request(req).await.expect("send");
+            let (res, _conn) = open_h1(addr, &ca, host, request("POST", SSE, &body)).await;
             assert_eq!(res.status(), 200);
             headers_tx.send(()).await.expect("report");
             let text = res.into_body().collect().await.expect("whole stream").to_bytes();

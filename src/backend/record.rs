@@ -297,15 +297,6 @@ impl Replayer {
         })
     }
 
-    /// Recordings loaded.
-    pub fn len(&self) -> usize {
-        self.by_key.values().map(Vec::len).sum()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Answer from a recording, or hand the request back.
     pub async fn lookup(&self, req: http::Request<Body>) -> Result<Replay, Error> {
         let (parts, body) = req.into_parts();

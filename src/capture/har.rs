@@ -2,6 +2,7 @@
 //! open, rewritten atomically (temp file + rename) at intervals and at shutdown.
 //! Tunnels have no HAR form and are left out; denials appear as their 403 responses.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
@@ -78,33 +79,35 @@ fn query_string(url: &str) -> Value {
 
 /// A record as a HAR entry (`None` for tunnels).
 pub fn entry(record: &Record) -> Option<Value> {
-    let (method, url, version, request, status, response) = match &record.kind {
-        Kind::Exchange(ex) => (
-            ex.method.as_str(),
-            ex.url.clone(),
-            ex.http_version.as_str(),
-            ex.request.clone(),
-            ex.status,
-            ex.response.clone(),
-        ),
-        Kind::Denial { port, reason } => {
-            let body =
-                json!({"error": {"code": 403, "message": reason, "status": "PERMISSION_DENIED"}}).to_string();
-            let response = Message {
-                headers: vec![("content-type".into(), "application/json".into())],
-                body: super::record::CapturedBody::from_bytes(body.as_bytes(), body.len() as u64),
-            };
-            (
-                "CONNECT",
-                format!("https://{}:{port}/", record.host),
-                "HTTP/1.1",
-                Message::default(),
-                403,
-                response,
-            )
-        }
-        Kind::Tunnel { .. } => return None,
-    };
+    // Exchanges are borrowed; a denial gets the 403 body shunt answered with.
+    let (method, url, version, request, status, response): (_, Cow<str>, _, Cow<Message>, _, Cow<Message>) =
+        match &record.kind {
+            Kind::Exchange(ex) => (
+                ex.method.as_str(),
+                Cow::Borrowed(ex.url.as_str()),
+                ex.http_version.as_str(),
+                Cow::Borrowed(&ex.request),
+                ex.status,
+                Cow::Borrowed(&ex.response),
+            ),
+            Kind::Denial { port, reason } => {
+                let body = json!({"error": {"code": 403, "message": reason, "status": "PERMISSION_DENIED"}})
+                    .to_string();
+                let response = Message {
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: super::record::CapturedBody::from_bytes(body.as_bytes(), body.len() as u64),
+                };
+                (
+                    "CONNECT",
+                    Cow::Owned(format!("https://{}:{port}/", record.host)),
+                    "HTTP/1.1",
+                    Cow::Owned(Message::default()),
+                    403,
+                    Cow::Owned(response),
+                )
+            }
+            Kind::Tunnel { .. } => return None,
+        };
     let mut req = json!({
         "method": method,
         "url": url,

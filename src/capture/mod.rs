@@ -158,7 +158,7 @@ impl Capture {
             capture: self.clone(),
             id: self.id(),
             conn,
-            start: now_rfc3339(),
+            start: crate::clock::now_rfc3339(),
             started: Instant::now(),
             route,
             host: host.to_string(),
@@ -177,7 +177,7 @@ impl Capture {
         self.submit(Record {
             id: self.id(),
             conn,
-            start: rfc3339_ago(started.elapsed()),
+            start: crate::clock::rfc3339_ago(started.elapsed()),
             duration_ms: ms(started.elapsed()),
             route: "tunnel",
             host: host.to_string(),
@@ -194,7 +194,7 @@ impl Capture {
         self.submit(Record {
             id: self.id(),
             conn,
-            start: now_rfc3339(),
+            start: crate::clock::now_rfc3339(),
             duration_ms: 0.0,
             route: "deny",
             host: host.to_string(),
@@ -310,14 +310,4 @@ fn headers(map: &http::HeaderMap) -> Vec<(String, String)> {
 
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-pub fn now_rfc3339() -> String {
-    rfc3339_ago(Duration::ZERO)
-}
-
-fn rfc3339_ago(ago: Duration) -> String {
-    let t = time::OffsetDateTime::now_utc() - ago;
-    t.format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_else(|_| "1970-01-01T00:00:00Z".to_string())
 }

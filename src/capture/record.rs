@@ -1,6 +1,8 @@
 //! The unit of capture: one record per exchange (and per tunnel or denial), plus the
 //! redaction applied before a record is written.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 
 /// Header names whose values never reach a capture unless `--capture-secrets`.
@@ -45,7 +47,7 @@ impl CapturedBody {
                 String::from_utf8_lossy(&bytes[..e.valid_up_to()]).into_owned(),
                 "utf8",
             ),
-            Err(_) => (base64(bytes), "base64"),
+            Err(_) => (BASE64.encode(bytes), "base64"),
         };
         CapturedBody {
             text,
@@ -172,23 +174,6 @@ fn redact_json(value: &mut serde_json::Value) -> bool {
         _ => {}
     }
     changed
-}
-
-fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -404,3 +404,25 @@ impl Drop for ShuntProcess {
         }
     }
 }
+
+/// One request over a fresh CONNECT + TLS (HTTP/1.1) to `host` through `proxy`, with the
+/// response body left unread for the test to stream. The connection task's handle lets a
+/// test drop the connection mid-stream.
+pub async fn open_h1(
+    proxy: SocketAddr,
+    ca_pem: &str,
+    host: &str,
+    mut req: http::Request<Full<Bytes>>,
+) -> (http::Response<hyper::body::Incoming>, JoinHandle<()>) {
+    let stream = connect(proxy, &format!("{host}:443")).await;
+    let tls = tls(stream, host, &[b"http/1.1"], ca_pem).await;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .expect("h1 handshake");
+    let conn = tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    req.headers_mut()
+        .insert("host", host.parse().expect("host header"));
+    (sender.send_request(req).await.expect("send"), conn)
+}

@@ -3,6 +3,8 @@
 //! `:embedContent`, `:batchEmbedContents`). Request keys are read in camelCase and
 //! snake_case, as proto-JSON accepts both (the SDK sends nested objects in snake_case).
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::StatusCode;
 use rand::Rng;
@@ -182,7 +184,7 @@ pub fn render(
         Answer::Error { .. } => (vec![json!({"text": ""})], String::new()),
     };
     let out_tokens = text::count_tokens(&output);
-    let created = text::now_rfc3339();
+    let created = crate::clock::now_rfc3339();
     let envelope = |part: Value, last: bool| {
         let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
         let mut out = json!({"candidates": [], "modelVersion": ask.model, "createTime": created, "responseId": response_id});
@@ -253,7 +255,7 @@ pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, St
                 .iter()
                 .map(|w| (text::fnv1a(w.as_bytes()) % 256_000).to_string())
                 .collect();
-            let tokens: Vec<String> = words.iter().map(|w| text::base64(w.as_bytes())).collect();
+            let tokens: Vec<String> = words.iter().map(|w| BASE64.encode(w.as_bytes())).collect();
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"tokensInfo": [{"tokens": tokens, "tokenIds": ids, "role": "user"}]}),
