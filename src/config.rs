@@ -414,10 +414,21 @@ pub struct MockFlags {
     /// Retry-After seconds sent with injected 429s.
     #[arg(long, env = "SHUNT_RETRY_AFTER", default_value_t = 1)]
     pub retry_after: u64,
-    /// With tools in AUTO mode: the chance of a function call on a turn that ends with the
-    /// user's message. After a function result the mock always answers with text.
+    /// With tools in AUTO mode: the chance of calling the best-fitting tool on a user turn.
+    /// After tool results the mock finishes (text, or the framework's output tool).
     #[arg(long, env = "SHUNT_AUTO_CALL_RATE", default_value = "1", value_parser = parse_rate)]
     pub auto_call_rate: f64,
+    /// Tool rounds (model turns that call tools) allowed per user message; past it the
+    /// mock answers, so an agent loop always ends.
+    #[arg(long, env = "SHUNT_MAX_TOOL_ROUNDS", default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub max_tool_rounds: u32,
+    /// Grounded structured output: the chance that a yes/no about a candidate the user's
+    /// latest message does not mention says yes (shared topic words raise it).
+    #[arg(long, env = "SHUNT_MATCH_RATE", default_value = "0.15", value_parser = parse_rate)]
+    pub match_rate: f64,
+    /// The chance that an optional field is left out (or a nullable one is null).
+    #[arg(long, env = "SHUNT_NULL_RATE", default_value = "0.05", value_parser = parse_rate)]
+    pub null_rate: f64,
     /// TOML file of scenario rules and per-model latency (see README).
     #[arg(long, env = "SHUNT_SCENARIOS")]
     pub scenarios: Option<PathBuf>,
@@ -454,7 +465,14 @@ impl MockFlags {
                 models: scenarios.models.clone(),
             },
             faults,
-            auto_call_rate: self.auto_call_rate,
+            planning: crate::backend::mock::plan::Planning {
+                auto_call_rate: self.auto_call_rate,
+                max_rounds: self.max_tool_rounds as usize,
+            },
+            rates: crate::backend::mock::grounding::Rates {
+                match_rate: self.match_rate,
+                null_rate: self.null_rate,
+            },
             scenarios,
             max_body: self.max_body,
         })

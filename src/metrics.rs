@@ -1,6 +1,8 @@
 //! Prometheus metrics served at `/metrics`: requests by route and status, latency
 //! histogram, open connections, TLS handshakes and failures, leaf cache hits/misses.
 
+use std::collections::HashSet;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -36,9 +38,25 @@ pub struct Metrics {
     open_connections: Gauge,
     handshakes: Family<ResultLabel, Counter>,
     leaf_cache: Family<ResultLabel, Counter>,
-    mock_replies: Family<KindLabel, Counter>,
+    mock_replies: Family<ReplyLabels, Counter>,
     mock_faults: Family<KindLabel, Counter>,
     capture: crate::capture::CaptureCounters,
+    /// Schema titles and function names already used as label values: past
+    /// [`MAX_LABEL_VALUES`] a new one is counted as `other`, so a client sending random
+    /// titles cannot grow `/metrics` without bound.
+    reply_values: Mutex<HashSet<String>>,
+}
+
+/// Distinct schema titles plus function names labelled in `shunt_mock_replies_total`.
+const MAX_LABEL_VALUES: usize = 200;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReplyLabels {
+    kind: &'static str,
+    /// The response schema's title (`""`: none).
+    schema: String,
+    /// The function called (`""`: none).
+    function: String,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -73,7 +91,7 @@ impl Metrics {
         let open_connections = Gauge::default();
         let handshakes = Family::<ResultLabel, Counter>::default();
         let leaf_cache = Family::<ResultLabel, Counter>::default();
-        let mock_replies = Family::<KindLabel, Counter>::default();
+        let mock_replies = Family::<ReplyLabels, Counter>::default();
         let mock_faults = Family::<KindLabel, Counter>::default();
         registry.register(
             "requests",
@@ -102,7 +120,7 @@ impl Metrics {
         );
         registry.register(
             "mock_replies",
-            "Built-in mock generation replies, by kind (text, json, function_call, error)",
+            "Built-in mock generation replies, by kind (text, json, function_call, error), response schema title and function called",
             mock_replies.clone(),
         );
         registry.register(
@@ -131,6 +149,7 @@ impl Metrics {
             leaf_cache,
             mock_replies,
             mock_faults,
+            reply_values: Mutex::new(HashSet::new()),
         }
     }
 
@@ -139,8 +158,31 @@ impl Metrics {
         self.capture.clone()
     }
 
-    pub fn mock_reply(&self, kind: &'static str) {
-        self.mock_replies.get_or_create(&KindLabel { kind }).inc();
+    /// Count one mock reply: its kind, the response schema's title, the function called.
+    pub fn mock_reply(&self, kind: &'static str, schema: Option<&str>, function: Option<&str>) {
+        let labels = ReplyLabels {
+            kind,
+            schema: self.bounded(schema),
+            function: self.bounded(function),
+        };
+        self.mock_replies.get_or_create(&labels).inc();
+    }
+
+    /// `value` as a label value, or `other` once [`MAX_LABEL_VALUES`] distinct ones exist.
+    fn bounded(&self, value: Option<&str>) -> String {
+        let Some(value) = value.filter(|v| !v.is_empty()) else {
+            return String::new();
+        };
+        let value: String = value.chars().take(120).collect();
+        let mut seen = self.reply_values.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.contains(&value) {
+            return value;
+        }
+        if seen.len() >= MAX_LABEL_VALUES {
+            return "other".into();
+        }
+        seen.insert(value.clone());
+        value
     }
 
     pub fn mock_fault(&self, kind: &'static str) {

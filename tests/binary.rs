@@ -218,7 +218,7 @@ async fn mock_command_serves_gemini_api_paths() {
     );
     let metrics = plain(addr, request("GET", "/metrics", "")).await.text();
     assert!(
-        metrics.contains("shunt_mock_replies_total{kind=\"text\"} 1"),
+        metrics.contains("shunt_mock_replies_total{kind=\"text\",schema=\"\",function=\"\"} 1"),
         "{metrics}"
     );
     child.signal("TERM");

@@ -278,7 +278,7 @@ async fn function_call_any_mode() {
     assert!(fc["args"]["day"].as_str().is_some_and(|d| d.len() == 10));
     let rendered = metrics.render();
     assert!(
-        rendered.contains("shunt_mock_replies_total{kind=\"function_call\"} 1"),
+        rendered.contains("shunt_mock_replies_total{kind=\"function_call\",schema=\"\",function=\"book\"} 1"),
         "{rendered}"
     );
 }

@@ -1,4 +1,5 @@
-"""A healthcare agent for load tests: glossary, two journeys with tools, guidelines.
+"""A healthcare agent for load tests: glossary, two journeys with tool states, a guideline
+with a tool, and an observation that disambiguates between the journeys.
 
 The app does not know about shunt. It uses Parlant's stock Vertex adapter
 (`p.NLPServices.vertex`), which reads VERTEX_AI_PROJECT_ID, VERTEX_AI_REGION and
@@ -43,6 +44,12 @@ async def get_lab_results(context: p.ToolContext) -> p.ToolResult:
     return p.ToolResult(
         data={"report": "Complete blood count", "status": "normal", "date": "2026-11-20"}
     )
+
+
+@p.tool
+async def get_insurance_providers(context: p.ToolContext) -> p.ToolResult:
+    """List the insurance providers the office accepts."""
+    return p.ToolResult(data=["MegaCare Insurance", "HealthFirst", "WellnessPlus"])
 
 
 async def add_scheduling_journey(agent: p.Agent) -> p.Journey:
@@ -98,11 +105,17 @@ async def configure(server: p.Server) -> p.Agent:
         synonyms=["Professor X"],
         description="The renowned doctor who specializes in neurology",
     )
-    await add_scheduling_journey(agent)
-    await add_lab_results_journey(agent)
+    scheduling = await add_scheduling_journey(agent)
+    lab_results = await add_lab_results_journey(agent)
+    # A follow-up request that could mean either journey: Parlant asks which one.
+    follow_up = await agent.create_observation(
+        "The patient asks to follow up on their visit, but it's not clear in which way",
+    )
+    await follow_up.disambiguate([scheduling, lab_results])
     await agent.create_guideline(
         condition="The patient asks about insurance",
         action="List the insurance providers we accept and offer help with anything else",
+        tools=[get_insurance_providers],
     )
     await agent.create_guideline(
         condition="The patient says they have an urgent medical issue",

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
-use shunt::backend::mock::schema::{Dialect, generate};
+use schemagen::{Dialect, generate};
 
 fuzz_target!(|data: &[u8]| {
     let Ok(schema) = serde_json::from_slice::<serde_json::Value>(data) else { return };

@@ -7,10 +7,10 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::schema::Dialect;
 use super::{Answer, Ask, Delivery, Rendered, Structured, ToolDecl, ToolMode, split_chunks, text};
 use crate::body::{Body, json_response};
 use crate::route::ModelCall;
+use schemagen::Dialect;
 
 /// For message generation, the [`Ask`] and how to deliver it; `None` for other calls.
 pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, String> {
@@ -24,13 +24,38 @@ pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery
         _ => return Ok(None),
     };
     let messages = messages(req)?;
-    let after_tool_result = messages.last().is_some_and(|m| {
+    let has_block = |m: &Value, kind: &str| {
         m.get("content").and_then(Value::as_array).is_some_and(|blocks| {
             blocks
                 .iter()
-                .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"))
+                .any(|b| b.get("type").and_then(Value::as_str) == Some(kind))
         })
+    };
+    let after_tool_result = messages.last().is_some_and(|m| has_block(m, "tool_result"));
+    let latest = messages.iter().rposition(|m| {
+        m.get("role").and_then(Value::as_str) == Some("user")
+            && !has_block(m, "tool_result")
+            && !blocks_text(m.get("content").unwrap_or(&Value::Null))
+                .trim()
+                .is_empty()
     });
+    let since = latest.map_or(0, |i| i + 1);
+    let mut called_this_turn = Vec::new();
+    let mut tool_rounds_this_turn = 0;
+    for m in &messages[since.min(messages.len())..] {
+        let names: Vec<&str> = m
+            .get("content")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
+            .filter_map(|b| b.get("name").and_then(Value::as_str))
+            .collect();
+        if !names.is_empty() {
+            tool_rounds_this_turn += 1;
+            called_this_turn.extend(names.into_iter().map(String::from));
+        }
+    }
     let tools = req
         .get("tools")
         .and_then(Value::as_array)
@@ -39,6 +64,11 @@ pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery
         .filter_map(|t| {
             Some(ToolDecl {
                 name: t.get("name")?.as_str()?.to_string(),
+                description: t
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 schema: t.get("input_schema").map(|s| (s.clone(), Dialect::JsonSchema)),
             })
         })
@@ -70,10 +100,17 @@ pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery
             .unwrap_or(&call.model)
             .to_string(),
         prompt: prompt_text(req)?,
+        latest_user: latest.map(|i| blocks_text(messages[i].get("content").unwrap_or(&Value::Null))),
         structured,
         tools,
         mode,
         after_tool_result,
+        called_this_turn,
+        tool_rounds_this_turn,
+        parallel: choice
+            .and_then(|c| c.get("disable_parallel_tool_use"))
+            .and_then(Value::as_bool)
+            != Some(true),
     };
     Ok(Some((ask, delivery)))
 }
@@ -129,7 +166,8 @@ fn event(name: &str, data: &Value) -> String {
     format!("event: {name}\ndata: {data}\n\n")
 }
 
-/// Render an answer as a Messages API reply (whole) or event stream.
+/// Render an answer as a Messages API reply (whole) or event stream: one content block
+/// for text, one `tool_use` block per call (streamed as `input_json_delta` pieces).
 pub fn render(
     ask: &Ask,
     answer: &Answer,
@@ -139,48 +177,59 @@ pub fn render(
 ) -> Rendered {
     let input_tokens = text::count_tokens(&ask.prompt);
     let id = format!("msg_vrtx_shunt{:016x}", rng.r#gen::<u64>());
-    let (block, pieces, output, stop_reason) = match answer {
-        Answer::Text(t) | Answer::Json(t) => (
-            json!({"type": "text", "text": t}),
-            split_chunks(t, chunk_words, matches!(answer, Answer::Json(_))),
-            t.clone(),
-            "end_turn",
-        ),
-        Answer::Call { name, args } => {
-            let args_text = args.to_string();
-            (
-                json!({"type": "tool_use", "id": format!("toolu_shunt{:016x}", rng.r#gen::<u64>()), "name": name, "input": args}),
-                split_chunks(&args_text, chunk_words, true),
-                format!("{name}{args_text}"),
-                "tool_use",
-            )
+    // (the whole block, its streamed start, its delta pieces, their delta type)
+    let mut blocks: Vec<(Value, Value, Vec<String>, &str)> = Vec::new();
+    let (output, stop_reason) = match answer {
+        Answer::Text(t) | Answer::Json(t) => {
+            blocks.push((
+                json!({"type": "text", "text": t}),
+                json!({"type": "text", "text": ""}),
+                split_chunks(t, chunk_words, matches!(answer, Answer::Json(_))),
+                "text_delta",
+            ));
+            (t.clone(), "end_turn")
         }
-        Answer::Error { .. } => (
-            json!({"type": "text", "text": ""}),
-            vec![String::new()],
-            String::new(),
-            "end_turn",
-        ),
+        Answer::Calls(calls) => {
+            let mut output = String::new();
+            for c in calls {
+                let args_text = c.args.to_string();
+                let tool_id = format!("toolu_shunt{}", c.id);
+                blocks.push((
+                    json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": c.args}),
+                    json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": {}}),
+                    split_chunks(&args_text, chunk_words, true),
+                    "input_json_delta",
+                ));
+                output.push_str(&c.name);
+                output.push_str(&args_text);
+            }
+            (output, "tool_use")
+        }
+        Answer::Error { .. } => {
+            blocks.push((
+                json!({"type": "text", "text": ""}),
+                json!({"type": "text", "text": ""}),
+                vec![String::new()],
+                "text_delta",
+            ));
+            (String::new(), "end_turn")
+        }
     };
     let output_tokens = text::count_tokens(&output);
+    let chunks: usize = blocks.iter().map(|b| b.2.len()).sum();
     if delivery == Delivery::Whole {
+        let content: Vec<Value> = blocks.into_iter().map(|b| b.0).collect();
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": ask.model,
-            "content": [block], "stop_reason": stop_reason, "stop_sequence": null,
+            "content": content, "stop_reason": stop_reason, "stop_sequence": null,
             "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
         });
         return Rendered {
             content_type: "application/json",
             frames: vec![Bytes::from(message.to_string())],
-            chunks: pieces.len(),
+            chunks,
         };
     }
-    let start_block = match &block["type"] {
-        Value::String(t) if t == "tool_use" => {
-            json!({"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}})
-        }
-        _ => json!({"type": "text", "text": ""}),
-    };
     let head = [
         event(
             "message_start",
@@ -189,18 +238,10 @@ pub fn render(
                 "stop_reason": null, "stop_sequence": null,
                 "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}),
         ),
-        event(
-            "content_block_start",
-            &json!({"type": "content_block_start", "index": 0, "content_block": start_block}),
-        ),
         event("ping", &json!({"type": "ping"})),
     ]
     .concat();
     let tail = [
-        event(
-            "content_block_stop",
-            &json!({"type": "content_block_stop", "index": 0}),
-        ),
         event(
             "message_delta",
             &json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
@@ -209,34 +250,45 @@ pub fn render(
         event("message_stop", &json!({"type": "message_stop"})),
     ]
     .concat();
-    let n = pieces.len();
-    let is_tool = stop_reason == "tool_use";
-    let frames = pieces
-        .into_iter()
-        .enumerate()
-        .map(|(i, piece)| {
-            let delta = if is_tool {
-                json!({"type": "input_json_delta", "partial_json": piece})
-            } else {
-                json!({"type": "text_delta", "text": piece})
-            };
+    let mut frames: Vec<Bytes> = Vec::with_capacity(chunks);
+    let last_block = blocks.len().saturating_sub(1);
+    for (index, (_, start, pieces, delta_type)) in blocks.into_iter().enumerate() {
+        let n = pieces.len();
+        for (i, piece) in pieces.into_iter().enumerate() {
             let mut frame = String::new();
-            if i == 0 {
+            if index == 0 && i == 0 {
                 frame.push_str(&head);
             }
+            if i == 0 {
+                frame.push_str(&event(
+                    "content_block_start",
+                    &json!({"type": "content_block_start", "index": index, "content_block": start}),
+                ));
+            }
+            let delta = if delta_type == "input_json_delta" {
+                json!({"type": delta_type, "partial_json": piece})
+            } else {
+                json!({"type": delta_type, "text": piece})
+            };
             frame.push_str(&event(
                 "content_block_delta",
-                &json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
             ));
             if i + 1 == n {
-                frame.push_str(&tail);
+                frame.push_str(&event(
+                    "content_block_stop",
+                    &json!({"type": "content_block_stop", "index": index}),
+                ));
+                if index == last_block {
+                    frame.push_str(&tail);
+                }
             }
-            Bytes::from(frame)
-        })
-        .collect();
+            frames.push(Bytes::from(frame));
+        }
+    }
     Rendered {
         content_type: "text/event-stream",
         frames,
-        chunks: n,
+        chunks,
     }
 }

@@ -10,10 +10,10 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::schema::Dialect;
 use super::{Answer, Ask, Delivery, Rendered, Structured, ToolDecl, ToolMode, split_chunks, text};
 use crate::body::{Body, json_response};
 use crate::route::ModelCall;
+use schemagen::Dialect;
 
 /// `obj[camel]`, else `obj[snake]`.
 pub fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
@@ -38,23 +38,52 @@ fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
         prompt.push(content_text(system));
     }
     prompt.extend(contents.iter().map(|c| content_text(c)));
-    let after_tool_result = contents.last().is_some_and(|c| {
-        c.get("parts").and_then(Value::as_array).is_some_and(|parts| {
-            parts
-                .iter()
-                .any(|p| field(p, "functionResponse", "function_response").is_some())
-        })
+    let has_part = |c: &Value, camel: &str, snake: &str| {
+        c.get("parts")
+            .and_then(Value::as_array)
+            .is_some_and(|parts| parts.iter().any(|p| field(p, camel, snake).is_some()))
+    };
+    let after_tool_result = contents
+        .last()
+        .is_some_and(|c| has_part(c, "functionResponse", "function_response"));
+    // The latest user turn: a user content with text and no function response.
+    let latest = contents.iter().rposition(|c| {
+        c.get("role").and_then(Value::as_str).is_none_or(|r| r == "user")
+            && !has_part(c, "functionResponse", "function_response")
+            && !content_text(c).trim().is_empty()
     });
+    let since = latest.map_or(0, |i| i + 1);
+    let mut called_this_turn = Vec::new();
+    let mut tool_rounds_this_turn = 0;
+    for c in &contents[since.min(contents.len())..] {
+        let calls: Vec<&str> = c
+            .get("parts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| field(p, "functionCall", "function_call"))
+            .filter_map(|f| f.get("name").and_then(Value::as_str))
+            .collect();
+        if !calls.is_empty() {
+            tool_rounds_this_turn += 1;
+            called_this_turn.extend(calls.into_iter().map(String::from));
+        }
+    }
     let config = field(req, "generationConfig", "generation_config");
     let structured = config.and_then(structured);
     let (tools, mode) = tools(req)?;
     Ok(Ask {
         model: call.model.clone(),
         prompt: prompt.join("\n"),
+        latest_user: latest.map(|i| content_text(contents[i])),
         structured,
         tools,
         mode,
         after_tool_result,
+        called_this_turn,
+        tool_rounds_this_turn,
+        // Gemini may return several functionCall parts in one turn.
+        parallel: true,
     })
 }
 
@@ -119,6 +148,11 @@ fn tools(req: &Value) -> Result<(Vec<ToolDecl>, ToolMode), String> {
                 .or_else(|| f.get("parameters").map(|s| (s.clone(), Dialect::OpenApi)));
             decls.push(ToolDecl {
                 name: name.to_string(),
+                description: f
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string(),
                 schema,
             });
         }
@@ -169,24 +203,30 @@ pub fn render(
 ) -> Rendered {
     let prompt_tokens = text::count_tokens(&ask.prompt);
     let response_id = format!("shunt-{:016x}", rng.r#gen::<u64>());
-    let (parts, output): (Vec<Value>, String) = match answer {
+    // Each chunk is a list of parts: a piece of text, or every function call at once.
+    let (chunks, output): (Vec<Vec<Value>>, String) = match answer {
         Answer::Text(t) | Answer::Json(t) => (
             split_chunks(t, chunk_words, matches!(answer, Answer::Json(_)))
                 .into_iter()
-                .map(|c| json!({"text": c}))
+                .map(|c| vec![json!({"text": c})])
                 .collect(),
             t.clone(),
         ),
-        Answer::Call { name, args } => (
-            vec![json!({"functionCall": {"name": name, "args": args}})],
-            format!("{name}{args}"),
+        Answer::Calls(calls) => (
+            vec![
+                calls
+                    .iter()
+                    .map(|c| json!({"functionCall": {"name": c.name, "args": c.args}}))
+                    .collect(),
+            ],
+            calls.iter().map(|c| format!("{}{}", c.name, c.args)).collect(),
         ),
-        Answer::Error { .. } => (vec![json!({"text": ""})], String::new()),
+        Answer::Error { .. } => (vec![vec![json!({"text": ""})]], String::new()),
     };
     let out_tokens = text::count_tokens(&output);
     let created = crate::clock::now_rfc3339();
-    let envelope = |part: Value, last: bool| {
-        let mut candidate = json!({"content": {"role": "model", "parts": [part]}, "index": 0});
+    let envelope = |parts: Vec<Value>, last: bool| {
+        let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
         let mut out = json!({"candidates": [], "modelVersion": ask.model, "createTime": created, "responseId": response_id});
         if last {
             // The final chunk carries finishReason and usageMetadata, as Vertex sends them.
@@ -203,21 +243,24 @@ pub fn render(
         out["candidates"] = json!([candidate]);
         out
     };
-    let n = parts.len();
+    let n = chunks.len();
     let frames: Vec<Bytes> = match delivery {
         Delivery::Whole => {
-            let part = match answer {
-                Answer::Text(t) | Answer::Json(t) => json!({"text": t}),
-                _ => parts.into_iter().next().unwrap_or_else(|| json!({"text": ""})),
+            let parts = match answer {
+                Answer::Text(t) | Answer::Json(t) => vec![json!({"text": t})],
+                _ => chunks
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| vec![json!({"text": ""})]),
             };
-            vec![Bytes::from(envelope(part, true).to_string())]
+            vec![Bytes::from(envelope(parts, true).to_string())]
         }
-        Delivery::Sse => parts
+        Delivery::Sse => chunks
             .into_iter()
             .enumerate()
             .map(|(i, p)| Bytes::from(format!("data: {}\r\n\r\n", envelope(p, i + 1 == n))))
             .collect(),
-        Delivery::JsonArray => parts
+        Delivery::JsonArray => chunks
             .into_iter()
             .enumerate()
             .map(|(i, p)| {

@@ -4,8 +4,9 @@
 //!
 //! A generation request goes through four steps, each its own piece:
 //! 1. the API module ([`gemini`], [`claude`]) reads the request into an [`Ask`];
-//! 2. [`Mock::plan`] decides the [`Answer`]: a scenario rule, a function call, JSON for
-//!    the response schema ([`schema`]), or text;
+//! 2. [`Mock::plan`] decides the [`Answer`]: a scenario rule, the tool calls [`plan`]
+//!    picks, JSON for the response schema ([`schemagen`], grounded in the prompt by
+//!    [`grounding`]), or text;
 //! 3. the API module renders the answer as chunks in its wire format;
 //! 4. [`emit`] sends the chunks on a sampled [`latency::Schedule`], cutting the body
 //!    when a fault says so.
@@ -16,9 +17,10 @@
 pub mod claude;
 pub mod faults;
 pub mod gemini;
+pub mod grounding;
 pub mod latency;
+pub mod plan;
 pub mod scenario;
-pub mod schema;
 mod text;
 
 use std::sync::Arc;
@@ -49,10 +51,10 @@ pub struct MockConfig {
     pub chunk_words: usize,
     pub latency: LatencyTable,
     pub faults: Faults,
-    /// In AUTO function-calling mode, the chance of calling a function on a turn whose
-    /// last content is the user's. After a function result the mock always answers with
-    /// text, so agent loops end.
-    pub auto_call_rate: f64,
+    /// Tool-call planning (`--auto-call-rate`, `--max-tool-rounds`).
+    pub planning: plan::Planning,
+    /// Decision rates of grounded structured output (`--match-rate`, `--null-rate`).
+    pub rates: grounding::Rates,
     pub scenarios: Scenarios,
     /// Largest request body the mock reads (`--max-body`); larger gets 413.
     pub max_body: usize,
@@ -69,7 +71,8 @@ impl Default for MockConfig {
                 retry_after: 1,
                 ..Faults::default()
             },
-            auto_call_rate: 1.0,
+            planning: plan::Planning::default(),
+            rates: grounding::Rates::default(),
             scenarios: Scenarios::default(),
             max_body: 32 * 1024 * 1024,
         }
@@ -82,18 +85,26 @@ pub struct Ask {
     pub model: String,
     /// All prompt text (system + messages), for scenario regexes and token counts.
     pub prompt: String,
+    /// The text of the latest user turn that is not a tool result.
+    pub latest_user: Option<String>,
     pub structured: Option<Structured>,
     pub tools: Vec<ToolDecl>,
     pub mode: ToolMode,
     /// The last turn carries a function / tool result.
     pub after_tool_result: bool,
+    /// Functions the model called since the latest user message, by name.
+    pub called_this_turn: Vec<String>,
+    /// Model turns that called functions since the latest user message.
+    pub tool_rounds_this_turn: usize,
+    /// The request allows several calls in one turn.
+    pub parallel: bool,
 }
 
 /// A response schema.
 #[derive(Debug, Clone)]
 pub struct Structured {
     /// `None`: JSON was asked for without a schema.
-    pub schema: Option<(Value, schema::Dialect)>,
+    pub schema: Option<(Value, schemagen::Dialect)>,
     /// `text/x.enum`: answer with one enum value as plain text.
     pub enum_text: bool,
 }
@@ -102,7 +113,8 @@ pub struct Structured {
 #[derive(Debug, Clone)]
 pub struct ToolDecl {
     pub name: String,
-    pub schema: Option<(Value, schema::Dialect)>,
+    pub description: String,
+    pub schema: Option<(Value, schemagen::Dialect)>,
 }
 
 /// Function-calling mode.
@@ -123,14 +135,21 @@ pub enum Answer {
     Text(String),
     /// Raw JSON text (structured output).
     Json(String),
-    Call {
-        name: String,
-        args: Value,
-    },
+    /// One or more function calls (several: parallel calls in one turn).
+    Calls(Vec<Call>),
     Error {
         status: StatusCode,
         message: String,
     },
+}
+
+/// A function call in an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub name: String,
+    pub args: Value,
+    /// Stable per request: the same request gets the same ids.
+    pub id: String,
 }
 
 impl Answer {
@@ -138,7 +157,7 @@ impl Answer {
         match self {
             Answer::Text(_) => "text",
             Answer::Json(_) => "json",
-            Answer::Call { .. } => "function_call",
+            Answer::Calls(_) => "function_call",
             Answer::Error { .. } => "error",
         }
     }
@@ -231,7 +250,15 @@ impl Mock {
             Ok(answer) => answer,
             Err(message) => return invalid_argument(&message),
         };
-        self.metrics.mock_reply(answer.kind());
+        match &answer {
+            Answer::Calls(calls) => {
+                for c in calls {
+                    self.metrics
+                        .mock_reply(answer.kind(), ask.schema_title(), Some(&c.name));
+                }
+            }
+            _ => self.metrics.mock_reply(answer.kind(), ask.schema_title(), None),
+        }
         if let Answer::Error { status, message } = &answer {
             return google_error(*status, rpc_status(*status), message);
         }
@@ -247,15 +274,11 @@ impl Mock {
         emit(rendered, schedule, delivery, fault == Fault::Cut).await
     }
 
-    /// Decide the answer for `ask`.
+    /// Decide the answer for `ask`: a scenario rule, else the planned tool calls, else
+    /// grounded JSON for the response schema, else text.
     pub fn plan(&self, ask: &Ask, rng: &mut impl Rng) -> Result<Answer, String> {
         let names: Vec<String> = ask.tools.iter().map(|t| t.name.clone()).collect();
-        let title = ask
-            .structured
-            .as_ref()
-            .and_then(|s| s.schema.as_ref())
-            .and_then(|(s, _)| s.get("title"))
-            .and_then(Value::as_str);
+        let title = ask.schema_title();
         let facts = Facts {
             model: &ask.model,
             prompt: &ask.prompt,
@@ -266,31 +289,40 @@ impl Mock {
             return Ok(match &rule.answer {
                 Fixed::Text(t) => Answer::Text(t.clone()),
                 Fixed::Json(v) => Answer::Json(v.to_string()),
-                Fixed::FunctionArgs(args) => Answer::Call {
+                Fixed::FunctionArgs(args) => Answer::Calls(vec![Call {
                     name: rule.function().unwrap_or_default().to_string(),
                     args: args.clone(),
-                },
+                    id: call_id(rng),
+                }]),
                 Fixed::Error { status, message } => Answer::Error {
                     status: *status,
                     message: message.clone(),
                 },
             });
         }
-        if let Some(tool) = self.choose_tool(ask, rng)? {
-            let args = match &tool.schema {
-                Some((schema, dialect)) => schema::generate(schema, *dialect, rng)
-                    .map_err(|e| format!("function {}: parameters schema: {e}", tool.name))?,
-                None => Value::Object(Default::default()),
-            };
-            return Ok(Answer::Call {
-                name: tool.name.clone(),
-                args,
-            });
+        let calls = plan::tools_to_call(ask, &self.config.planning, rng)?;
+        if !calls.is_empty() {
+            let mut out = Vec::with_capacity(calls.len());
+            for tool in calls {
+                let args = match &tool.schema {
+                    Some((schema, dialect)) => self
+                        .grounded(ask, schema, *dialect, true, rng)
+                        .map_err(|e| format!("function {}: parameters schema: {e}", tool.name))?,
+                    None => Value::Object(Default::default()),
+                };
+                out.push(Call {
+                    name: tool.name.clone(),
+                    args,
+                    id: call_id(rng),
+                });
+            }
+            return Ok(Answer::Calls(out));
         }
         if let Some(structured) = &ask.structured {
             return match &structured.schema {
                 Some((schema, dialect)) if structured.enum_text => {
-                    let value = schema::generate(schema, *dialect, rng)
+                    let value = self
+                        .grounded(ask, schema, *dialect, false, rng)
                         .map_err(|e| format!("response schema: {e}"))?;
                     Ok(Answer::Text(match value {
                         Value::String(s) => s,
@@ -298,7 +330,8 @@ impl Mock {
                     }))
                 }
                 Some((schema, dialect)) => {
-                    let value = schema::generate(schema, *dialect, rng)
+                    let value = self
+                        .grounded(ask, schema, *dialect, false, rng)
                         .map_err(|e| format!("response schema: {e}"))?;
                     Ok(Answer::Json(value.to_string()))
                 }
@@ -310,41 +343,28 @@ impl Mock {
         Ok(Answer::Text(self.words(rng)))
     }
 
-    /// The function to call, if any, under the request's mode and the AUTO policy.
-    fn choose_tool<'a>(&self, ask: &'a Ask, rng: &mut impl Rng) -> Result<Option<&'a ToolDecl>, String> {
-        if ask.tools.is_empty() {
-            return match &ask.mode {
-                ToolMode::Any(names) if !names.is_empty() => Err(format!(
-                    "allowed function {} is not declared in tools",
-                    names.join(", ")
-                )),
-                _ => Ok(None),
-            };
-        }
-        let candidates: Vec<&ToolDecl> = match &ask.mode {
-            ToolMode::None => return Ok(None),
-            ToolMode::Auto => {
-                let call = !ask.after_tool_result
-                    && self.config.auto_call_rate > 0.0
-                    && rng.gen_bool(self.config.auto_call_rate.min(1.0));
-                if !call {
-                    return Ok(None);
-                }
-                ask.tools.iter().collect()
-            }
-            ToolMode::Any(allowed) if allowed.is_empty() => ask.tools.iter().collect(),
-            ToolMode::Any(allowed) => {
-                let chosen: Vec<&ToolDecl> = ask.tools.iter().filter(|t| allowed.contains(&t.name)).collect();
-                if chosen.is_empty() {
-                    return Err(format!(
-                        "allowed function {} is not declared in tools",
-                        allowed.join(", ")
-                    ));
-                }
-                chosen
-            }
-        };
-        Ok(Some(candidates[rng.gen_range(0..candidates.len())]))
+    /// An instance of `schema` grounded in the request's prompt: following its output
+    /// template, echoing its identifiers, deciding like a model (see [`grounding`]).
+    /// Tool arguments (`args`) are grounded in the user's message alone.
+    fn grounded(
+        &self,
+        ask: &Ask,
+        schema: &Value,
+        dialect: schemagen::Dialect,
+        args: bool,
+        rng: &mut impl Rng,
+    ) -> Result<Value, schemagen::SchemaError> {
+        let generator = schemagen::Generator::new(schema, dialect)?;
+        let prompt = if args { "" } else { ask.prompt.as_str() };
+        let mut grounder = grounding::Grounder::new(
+            prompt,
+            ask.latest_user.as_deref(),
+            Some(generator.schema()),
+            self.config.rates,
+            SmallRng::seed_from_u64(rng.r#gen()),
+        );
+        let template = grounder.template().cloned();
+        generator.generate_guided(rng, template.as_ref(), &mut grounder)
     }
 
     fn words(&self, rng: &mut impl Rng) -> String {
@@ -368,6 +388,23 @@ impl Mock {
                 .insert(http::header::RETRY_AFTER, self.config.faults.retry_after.into());
         }
         res
+    }
+}
+
+/// A tool-call id: drawn from the request's content generator, so the same request (and
+/// seed) gets the same ids.
+fn call_id(rng: &mut impl Rng) -> String {
+    format!("{:016x}", rng.r#gen::<u64>())
+}
+
+impl Ask {
+    /// The response schema's `title`, if any.
+    pub fn schema_title(&self) -> Option<&str> {
+        self.structured
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .and_then(|(s, _)| s.get("title"))
+            .and_then(Value::as_str)
     }
 }
 

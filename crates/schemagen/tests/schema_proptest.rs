@@ -1,12 +1,15 @@
 //! Property tests: random satisfiable schemas, in both dialects, always yield instances that the
-//! `jsonschema` crate accepts; arbitrary JSON as a schema never panics.
+//! `jsonschema` crate accepts, also when a random sample and a lying oracle guide them;
+//! arbitrary JSON as a schema never panics.
 
 mod schema_support;
 
 use proptest::prelude::*;
+use rand::SeedableRng;
+use rand::rngs::SmallRng;
 use schema_support::{as_json_schema, assert_valid, one, validator};
+use schemagen::{Dialect, Generator, Guide, Oracle, Site};
 use serde_json::{Map, Value, json};
-use shunt::backend::mock::schema::Dialect;
 
 const CASES: u32 = 512;
 const SEEDS_PER_SCHEMA: u64 = 4;
@@ -362,6 +365,21 @@ proptest! {
         check(&openapi, Dialect::OpenApi)?;
     }
 
+    /// A random sample and an oracle answering at random (often wrongly) never make an
+    /// instance invalid: the schema wins.
+    #[test]
+    fn guided_instances_validate(schema in top_schema(), guide in guide(), answers in answers()) {
+        let validator = validator(&schema);
+        let generator = Generator::new(&schema, Dialect::JsonSchema).map_err(|e| TestCaseError::fail(e.to_string()))?;
+        for seed in 0..SEEDS_PER_SCHEMA {
+            let mut oracle = answers.clone();
+            let instance = generator
+                .generate_guided(&mut SmallRng::seed_from_u64(seed), Some(&guide), &mut oracle)
+                .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}\nschema: {schema:#}\nguide: {guide:?}")))?;
+            assert_valid(&validator, &instance, &format!("seed {seed}, schema {schema:#}, guide {guide:?}"));
+        }
+    }
+
     /// Arbitrary JSON built from schema keywords never panics, in either dialect.
     #[test]
     fn arbitrary_input_never_panics(schema in chaos()) {
@@ -437,4 +455,83 @@ fn chaos() -> impl Strategy<Value = Value> {
             ),
         ]
     })
+}
+
+/// A random sample: scalars, placeholders, objects keyed by the schema names, arrays.
+fn guide() -> impl Strategy<Value = Guide> {
+    let leaf = prop_oneof![
+        scalar().prop_map(Guide::Value),
+        prop::sample::select(&["BOOL", "str, why", "id of the condition, '0' or 'None'", ""][..])
+            .prop_map(|h| Guide::Hole(h.to_string())),
+    ];
+    leaf.prop_recursive(4, 32, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec((prop::sample::select(NAMES), inner.clone()), 0..5)
+                .prop_map(|e| Guide::Object(e.into_iter().map(|(k, v)| (k.to_string(), v)).collect())),
+            (prop::collection::vec(inner, 0..4), any::<bool>())
+                .prop_map(|(items, more)| Guide::Array { items, more }),
+        ]
+    })
+}
+
+/// An oracle that answers from fixed lists, whether or not the answers fit.
+#[derive(Debug, Clone)]
+struct Answers {
+    bools: Vec<bool>,
+    strings: Vec<String>,
+    picks: Vec<usize>,
+    null_rate: Option<f64>,
+    turn: usize,
+}
+
+impl Answers {
+    fn next<T: Clone>(&mut self, list: &[T]) -> Option<T> {
+        self.turn += 1;
+        (!list.is_empty()).then(|| list[self.turn % list.len()].clone())
+    }
+}
+
+impl Oracle for Answers {
+    fn boolean(&mut self, _: &Site<'_>) -> Option<bool> {
+        let bools = self.bools.clone();
+        self.next(&bools)
+    }
+    fn string(&mut self, _: &Site<'_>) -> Option<String> {
+        let strings = self.strings.clone();
+        self.next(&strings)
+    }
+    fn choose(&mut self, _: &Site<'_>, _: &[Value]) -> Option<usize> {
+        let picks = self.picks.clone();
+        self.next(&picks)
+    }
+    fn enumerate(&mut self, _: &Site<'_>, _: &str) -> Option<Vec<String>> {
+        (self.turn % 2 == 0).then(|| self.strings.clone())
+    }
+    fn null_rate(&self) -> Option<f64> {
+        self.null_rate
+    }
+}
+
+fn answers() -> impl Strategy<Value = Answers> {
+    (
+        prop::collection::vec(any::<bool>(), 0..4),
+        prop::collection::vec(
+            prop_oneof![
+                Just(String::new()),
+                Just("1".to_string()),
+                Just("x".repeat(300)),
+                prop::sample::select(NAMES).prop_map(str::to_string),
+            ],
+            0..4,
+        ),
+        prop::collection::vec(0usize..8, 0..3),
+        prop::option::of(0.0f64..=1.0),
+    )
+        .prop_map(|(bools, strings, picks, null_rate)| Answers {
+            bools,
+            strings,
+            picks,
+            null_rate,
+            turn: 0,
+        })
 }

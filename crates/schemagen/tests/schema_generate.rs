@@ -5,8 +5,8 @@ mod schema_support;
 
 use schema_support::bodies::{NODE_OPENAPI_CONFIG, PERSON_JSON_SCHEMA_BODY, PERSON_OPENAPI_BODY};
 use schema_support::{config_schema, instances, one};
+use schemagen::{Dialect, Generator, SchemaError};
 use serde_json::{Value, json};
-use shunt::backend::mock::schema::{Dialect, Generator, SchemaError};
 
 const SEEDS: std::ops::Range<u64> = 0..200;
 

@@ -6,8 +6,8 @@ pub mod bodies;
 
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
+use schemagen::{self as schema, Dialect};
 use serde_json::Value;
-use shunt::backend::mock::schema::{self, Dialect};
 
 /// The JSON Schema an instance must meet: the schema itself, or its OpenAPI normalisation.
 pub fn as_json_schema(schema: &Value, dialect: Dialect) -> Value {
