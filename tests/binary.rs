@@ -224,3 +224,33 @@ async fn mock_command_serves_gemini_api_paths() {
     child.signal("TERM");
     assert_eq!(child.wait(), Some(0));
 }
+
+/// A scenario template that is not valid syntax is refused at start (exit 64, naming the
+/// rule), before anything is bound or written.
+#[test]
+fn bad_template_exits_64() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let scenarios = dir.path().join("s.toml");
+    std::fs::write(
+        &scenarios,
+        "[[rule]]\nprompt = 'x'\ntext = 'ok'\n\n[[rule]]\ntemplate = 'Hello {{ name'\n",
+    )
+    .expect("write");
+    let certs = dir.path().join("certs");
+    for command in ["serve", "mock"] {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shunt"));
+        cmd.args([command, "--listen", "127.0.0.1:0", "--scenarios"])
+            .arg(&scenarios);
+        if command == "serve" {
+            cmd.arg("--certs").arg(&certs);
+        }
+        let out = cmd.env_clear().output().expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{command}: {stderr}");
+        assert!(
+            stderr.contains("rule 2") && stderr.contains("template"),
+            "{command}: {stderr}"
+        );
+        assert!(!certs.exists(), "{command} wrote the trust kit before refusing");
+    }
+}

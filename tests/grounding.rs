@@ -20,6 +20,7 @@ const DECISION_SEEDS: u64 = 96;
 struct Fixture {
     name: String,
     ask: Ask,
+    request: Value,
     schema: Value,
 }
 
@@ -57,6 +58,7 @@ fn fixtures(prefix: &str) -> Vec<Fixture> {
             Fixture {
                 name: p.file_name().expect("name").to_string_lossy().into_owned(),
                 ask,
+                request: req.clone(),
                 schema,
             }
         })
@@ -83,7 +85,7 @@ fn grounder(f: &Fixture, rates: Rates) -> Grounder {
 
 fn reply(mock: &Mock, f: &Fixture, seed: u64) -> Value {
     match mock
-        .plan(&f.ask, &mut SmallRng::seed_from_u64(seed))
+        .plan(&f.ask, &f.request, &mut SmallRng::seed_from_u64(seed))
         .expect("plan")
     {
         Answer::Json(text) => serde_json::from_str(&text).expect("reply is JSON"),

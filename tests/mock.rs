@@ -517,3 +517,113 @@ error = { code = 429, message = "quota" }
     assert_eq!(status, 429);
     assert_eq!(joined(&frames)["error"]["message"], "quota");
 }
+
+/// A template rule sees the request: prompt, latest user message, model, schema title,
+/// declared functions, regex captures, the body and JSONPath lookups into it.
+#[tokio::test]
+async fn scenario_templates_see_the_request() {
+    let scenarios = Scenarios::parse(
+        r#"
+[[rule]]
+prompt = "(?i)weather in (?P<city>\\w+)"
+template = "{{ captures.city }}|{{ captures['1'] }}|{{ model }}|{{ last_user }}|{{ functions | join(',') }}|{{ jsonpath('$.generationConfig.temperature') }}|{{ request.contents | length }}|{{ 'system' in prompt }}"
+
+[[rule]]
+schema_title = "Person"
+template = '{"name": "{{ last_user | title }}", "schema": "{{ schema_title }}"}'
+
+[[rule]]
+function = "book"
+template = '{"day": "{{ jsonpath("$.contents[-1].parts[0].text") }}"}'
+
+[[rule]]
+schema_title = "Broken"
+template = '{"name": {{ last_user }}}'
+
+[[rule]]
+schema_title = "Strict"
+template = '{"age": "old"}'
+"#,
+    )
+    .expect("scenarios");
+    let (mock, _) = mock(MockConfig {
+        scenarios,
+        ..MockConfig::default()
+    });
+    let generate = format!("{VERTEX}/gemini-2.5-flash:generateContent");
+    let part = |v: &Value| v["candidates"][0]["content"]["parts"][0].clone();
+
+    let body = json!({"systemInstruction": {"parts": [{"text": "system"}]},
+        "contents": [{"role": "user", "parts": [{"text": "first"}]}, {"role": "model", "parts": [{"text": "ok"}]},
+                     {"role": "user", "parts": [{"text": "weather in Oslo please"}]}],
+        "tools": [{"functionDeclarations": [{"name": "get_weather"}, {"name": "get_time"}]}],
+        "toolConfig": {"functionCallingConfig": {"mode": "NONE"}},
+        "generationConfig": {"temperature": 0.5}});
+    let r = joined(&call(&mock, &generate, &body).await.2);
+    assert_eq!(
+        part(&r)["text"],
+        "Oslo|Oslo|gemini-2.5-flash|weather in Oslo please|get_weather,get_time|0.5|3|True"
+    );
+
+    let structured = |title: &str, text: &str| {
+        json!({"contents": [{"role": "user", "parts": [{"text": text}]}],
+            "generationConfig": {"responseMimeType": "application/json", "responseSchema": {
+                "title": title, "type": "OBJECT",
+                "properties": {"name": {"type": "STRING"}, "schema": {"type": "STRING"}, "age": {"type": "INTEGER"}}}}})
+    };
+    let r = joined(
+        &call(&mock, &generate, &structured("Person", "ada lovelace"))
+            .await
+            .2,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(part(&r)["text"].as_str().expect("text")).expect("json"),
+        json!({"name": "Ada Lovelace", "schema": "Person"})
+    );
+
+    let body = json!({"contents": [{"role": "user", "parts": [{"text": "2026-12-01"}]}],
+        "tools": [{"functionDeclarations": [{"name": "book", "parameters": {"type": "OBJECT",
+            "properties": {"day": {"type": "STRING"}}, "required": ["day"]}}]}]});
+    let r = joined(&call(&mock, &generate, &body).await.2);
+    assert_eq!(
+        part(&r)["functionCall"],
+        json!({"name": "book", "args": {"day": "2026-12-01"}})
+    );
+
+    // Invalid JSON and JSON the schema rejects: a 500 naming the rule.
+    for (title, want) in [
+        ("Broken", "invalid JSON"),
+        ("Strict", "does not match the response schema"),
+    ] {
+        let (status, _, frames) = call(&mock, &generate, &structured(title, "ada")).await;
+        assert_eq!(status, 500, "{title}");
+        let message = joined(&frames)["error"]["message"]
+            .as_str()
+            .expect("message")
+            .to_string();
+        assert!(
+            message.contains(&format!("schema_title = \"{title}\"")),
+            "{message}"
+        );
+        assert!(message.contains("scenario rule"), "{message}");
+        assert!(message.contains(want), "{message}");
+    }
+}
+
+/// A template with a syntax error or a bad `as` is refused when the file is read,
+/// naming the rule.
+#[test]
+fn bad_templates_are_refused() {
+    for (file, want) in [
+        ("[[rule]]\ntemplate = '{{ unclosed'\n", "rule 1: template"),
+        (
+            "[[rule]]\ntext = 'a'\n[[rule]]\ntemplate = 'x'\nas = 'yaml'\n",
+            "rule 2: as = \"yaml\"",
+        ),
+        ("[[rule]]\ntemplate = 'x'\nas = 'args'\n", "needs `function`"),
+        ("[[rule]]\ntext = 'x'\nas = 'json'\n", "`as` goes with `template`"),
+    ] {
+        let err = Scenarios::parse(file).expect_err(file);
+        assert!(err.contains(want), "{file}: {err}");
+    }
+}

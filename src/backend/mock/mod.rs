@@ -38,7 +38,7 @@ use crate::metrics::Metrics;
 use crate::route::{ModelApi, ModelCall, Publisher};
 use faults::{Fault, Faults};
 use latency::{LatencyTable, Schedule};
-use scenario::{Facts, Fixed, Scenarios};
+use scenario::{Facts, Fixed, Output, Scenarios};
 
 /// Knobs of the built-in mock (built from the `--seed`, `--ttft`, `--fault-*`… flags).
 #[derive(Debug, Clone)]
@@ -246,7 +246,7 @@ impl Mock {
             }
             Err(message) => return invalid_argument(&message),
         };
-        let answer = match self.plan(&ask, &mut content) {
+        let answer = match self.plan(&ask, &json, &mut content) {
             Ok(answer) => answer,
             Err(message) => return invalid_argument(&message),
         };
@@ -276,7 +276,7 @@ impl Mock {
 
     /// Decide the answer for `ask`: a scenario rule, else the planned tool calls, else
     /// grounded JSON for the response schema, else text.
-    pub fn plan(&self, ask: &Ask, rng: &mut impl Rng) -> Result<Answer, String> {
+    pub fn plan(&self, ask: &Ask, request: &Value, rng: &mut impl Rng) -> Result<Answer, String> {
         let names: Vec<String> = ask.tools.iter().map(|t| t.name.clone()).collect();
         let title = ask.schema_title();
         let facts = Facts {
@@ -284,9 +284,12 @@ impl Mock {
             prompt: &ask.prompt,
             schema_title: title,
             functions: &names,
+            last_user: ask.latest_user.as_deref(),
+            request,
         };
         if let Some(rule) = self.config.scenarios.find(&facts) {
             return Ok(match &rule.answer {
+                Fixed::Template { output, .. } => self.templated(ask, rule, *output, &facts, rng),
                 Fixed::Text(t) => Answer::Text(t.clone()),
                 Fixed::Json(v) => Answer::Json(v.to_string()),
                 Fixed::FunctionArgs(args) => Answer::Calls(vec![Call {
@@ -341,6 +344,91 @@ impl Mock {
             };
         }
         Ok(Answer::Text(self.words(rng)))
+    }
+
+    /// A template rule's answer. A template that fails, renders invalid JSON or JSON the
+    /// schema rejects answers 500 naming the rule: the scenario file is wrong, not the app.
+    fn templated(
+        &self,
+        ask: &Ask,
+        rule: &scenario::Rule,
+        output: Output,
+        facts: &Facts<'_>,
+        rng: &mut impl Rng,
+    ) -> Answer {
+        let fail = |message: String| Answer::Error {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            message: format!("shunt mock: {message}"),
+        };
+        let text = match self.config.scenarios.render(rule, facts) {
+            Ok(text) => text,
+            Err(e) => return fail(e),
+        };
+        let wants_json = ask.structured.as_ref().is_some_and(|s| !s.enum_text);
+        let output = match output {
+            Output::Auto if wants_json => Output::Json,
+            Output::Auto => Output::Text,
+            other => other,
+        };
+        let parse = |what: &str| -> Result<Value, String> {
+            serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: template rendered invalid JSON for {what}: {e}: {text:.200}",
+                    rule.describe()
+                )
+            })
+        };
+        let check =
+            |value: &Value, schema: Option<&(Value, schemagen::Dialect)>, what: &str| -> Result<(), String> {
+                let Some((schema, dialect)) = schema else {
+                    return Ok(());
+                };
+                let generator =
+                    schemagen::Generator::new(schema, *dialect).map_err(|e| format!("{what}: {e}"))?;
+                if generator.is_valid(value) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "{}: template output does not match {what}: {value:.200}",
+                        rule.describe()
+                    ))
+                }
+            };
+        match output {
+            Output::Text | Output::Auto => Answer::Text(text),
+            Output::Json => {
+                let schema = ask.structured.as_ref().and_then(|s| s.schema.as_ref());
+                match parse("the response").and_then(|v| check(&v, schema, "the response schema").map(|()| v))
+                {
+                    Ok(v) => Answer::Json(v.to_string()),
+                    Err(e) => fail(e),
+                }
+            }
+            Output::Args => {
+                let name = rule.function().unwrap_or_default();
+                let schema = ask
+                    .tools
+                    .iter()
+                    .find(|t| t.name == name)
+                    .and_then(|t| t.schema.as_ref());
+                match parse("function arguments").and_then(|v| {
+                    if !v.is_object() {
+                        return Err(format!(
+                            "{}: template output for function arguments is not an object",
+                            rule.describe()
+                        ));
+                    }
+                    check(&v, schema, &format!("the parameters of {name}")).map(|()| v)
+                }) {
+                    Ok(args) => Answer::Calls(vec![Call {
+                        name: name.to_string(),
+                        args,
+                        id: call_id(rng),
+                    }]),
+                    Err(e) => fail(e),
+                }
+            }
+        }
     }
 
     /// An instance of `schema` grounded in the request's prompt: following its output

@@ -1,5 +1,7 @@
-//! Scenarios: a TOML file of rules that pin the mock's answer for matching requests
+//! Scenarios: a TOML file of rules that set the mock's answer for matching requests
 //! (model glob, prompt regex, schema title, declared function), plus per-model latency.
+//! A rule answers with fixed text, JSON, function arguments or an error, or with a
+//! minijinja template that sees the request (see [`TemplateContext`]).
 //!
 //! ```toml
 //! [[rule]]
@@ -18,6 +20,10 @@
 //! model = "claude-*"
 //! error = { code = 429, message = "quota" }
 //!
+//! [[rule]]
+//! prompt = "(?i)weather in (?P<city>\\w+)"
+//! template = 'It is sunny in {{ captures.city }} ({{ model }}).'
+//!
 //! [[model]]
 //! model = "gemini-*"
 //! ttft = "lognormal:800ms,0.4"
@@ -25,6 +31,7 @@
 //! ```
 
 use std::path::Path;
+use std::sync::Arc;
 
 use http::StatusCode;
 use regex::Regex;
@@ -33,18 +40,41 @@ use serde_json::Value;
 
 use super::latency::{Dist, Latency, ModelLatency, glob};
 
-/// A pinned answer.
+/// A rule's answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Fixed {
     Text(String),
     Json(Value),
     FunctionArgs(Value),
-    Error { status: StatusCode, message: String },
+    Error {
+        status: StatusCode,
+        message: String,
+    },
+    /// A template rendered per request (named `rule-N` in the scenarios' environment).
+    Template {
+        name: String,
+        output: Output,
+    },
+}
+
+/// What a template renders to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The reply text.
+    Text,
+    /// JSON for the response schema (validated against it).
+    Json,
+    /// Arguments for the rule's `function` (validated against its parameters).
+    Args,
+    /// JSON when the request asks for JSON, else text.
+    Auto,
 }
 
 /// One compiled rule.
 #[derive(Debug, Clone)]
 pub struct Rule {
+    /// 1-based position in the file, for error messages.
+    pub number: usize,
     model: Option<String>,
     prompt: Option<Regex>,
     schema_title: Option<String>,
@@ -52,13 +82,17 @@ pub struct Rule {
     pub answer: Fixed,
 }
 
-/// What a rule can be matched against.
+/// What a rule can be matched against, and what its template sees.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
     pub model: &'a str,
     pub prompt: &'a str,
     pub schema_title: Option<&'a str>,
     pub functions: &'a [String],
+    /// The latest user message.
+    pub last_user: Option<&'a str>,
+    /// The request body.
+    pub request: &'a Value,
 }
 
 impl Rule {
@@ -79,19 +113,98 @@ impl Rule {
     pub fn function(&self) -> Option<&str> {
         self.function.as_deref()
     }
+
+    /// `rule N (model = "…", schema_title = "…")`: how errors name the rule.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(m) = &self.model {
+            parts.push(format!("model = {m:?}"));
+        }
+        if let Some(p) = &self.prompt {
+            parts.push(format!("prompt = {:?}", p.as_str()));
+        }
+        if let Some(t) = &self.schema_title {
+            parts.push(format!("schema_title = {t:?}"));
+        }
+        if let Some(f) = &self.function {
+            parts.push(format!("function = {f:?}"));
+        }
+        if parts.is_empty() {
+            format!("scenario rule {}", self.number)
+        } else {
+            format!("scenario rule {} ({})", self.number, parts.join(", "))
+        }
+    }
 }
+
+/// What a template sees, by name: `prompt` (all prompt text), `last_user` (the latest user
+/// message), `model`, `schema_title`, `functions` (declared function names), `captures`
+/// (the rule's `prompt` regex groups, by name and by number), `request` (the request body)
+/// and the function `jsonpath(expr)` (the first match of an RFC 9535 JSONPath in the body).
+#[derive(Debug, serde::Serialize)]
+pub struct TemplateContext<'a> {
+    pub prompt: &'a str,
+    pub last_user: Option<&'a str>,
+    pub model: &'a str,
+    pub schema_title: Option<&'a str>,
+    pub functions: &'a [String],
+    pub captures: std::collections::BTreeMap<String, String>,
+    pub request: &'a Value,
+}
+
+/// Most template instructions one render may run: a template cannot loop forever.
+const TEMPLATE_FUEL: u64 = 1_000_000;
 
 /// The parsed scenario file.
 #[derive(Debug, Clone, Default)]
 pub struct Scenarios {
     pub rules: Vec<Rule>,
     pub models: Vec<ModelLatency>,
+    /// The rules' compiled templates.
+    templates: Arc<minijinja::Environment<'static>>,
 }
 
 impl Scenarios {
     /// First rule matching `facts`.
     pub fn find(&self, facts: &Facts<'_>) -> Option<&Rule> {
         self.rules.iter().find(|r| r.matches(facts))
+    }
+
+    /// Render `rule`'s template for a request. The error names the rule.
+    pub fn render(&self, rule: &Rule, facts: &Facts<'_>) -> Result<String, String> {
+        let Fixed::Template { name, .. } = &rule.answer else {
+            return Err(format!("{}: not a template rule", rule.describe()));
+        };
+        let mut captures = std::collections::BTreeMap::new();
+        if let Some(c) = rule.prompt.as_ref().and_then(|re| re.captures(facts.prompt)) {
+            let names: Vec<Option<&str>> = rule
+                .prompt
+                .as_ref()
+                .map_or(Vec::new(), |re| re.capture_names().collect());
+            for (i, m) in c.iter().enumerate() {
+                let Some(m) = m else { continue };
+                captures.insert(i.to_string(), m.as_str().to_string());
+                if let Some(Some(n)) = names.get(i) {
+                    captures.insert((*n).to_string(), m.as_str().to_string());
+                }
+            }
+        }
+        let context = TemplateContext {
+            prompt: facts.prompt,
+            last_user: facts.last_user,
+            model: facts.model,
+            schema_title: facts.schema_title,
+            functions: facts.functions,
+            captures,
+            request: facts.request,
+        };
+        let template = self
+            .templates
+            .get_template(name)
+            .map_err(|e| format!("{}: {e}", rule.describe()))?;
+        template
+            .render(minijinja::Value::from(minijinja::value::Serde(&context)))
+            .map_err(|e| format!("{}: template failed: {e}", rule.describe()))
     }
 
     pub fn load(path: &Path) -> Result<Scenarios, String> {
@@ -101,11 +214,15 @@ impl Scenarios {
 
     pub fn parse(text: &str) -> Result<Scenarios, String> {
         let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let mut templates = template_environment();
         let rules = file
             .rule
             .into_iter()
             .enumerate()
-            .map(|(i, spec)| spec.compile().map_err(|e| format!("rule {}: {e}", i + 1)))
+            .map(|(i, spec)| {
+                spec.compile(i + 1, &mut templates)
+                    .map_err(|e| format!("rule {}: {e}", i + 1))
+            })
             .collect::<Result<_, _>>()?;
         let models = file
             .model
@@ -121,8 +238,39 @@ impl Scenarios {
                 })
             })
             .collect::<Result<_, String>>()?;
-        Ok(Scenarios { rules, models })
+        Ok(Scenarios {
+            rules,
+            models,
+            templates: Arc::new(templates),
+        })
     }
+}
+
+/// The environment rule templates compile in: undefined names are errors (a typo fails
+/// loudly), output is not HTML-escaped, work per render is bounded, and `jsonpath(expr)`
+/// looks into the request body.
+fn template_environment() -> minijinja::Environment<'static> {
+    let mut env = minijinja::Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
+    env.set_fuel(Some(TEMPLATE_FUEL));
+    env.add_function("jsonpath", jsonpath);
+    env
+}
+
+/// `jsonpath("$.contents[-1].parts[0].text")`: the first match in the request body, or
+/// none.
+fn jsonpath(state: &minijinja::State<'_, '_>, expr: &str) -> Result<minijinja::Value, minijinja::Error> {
+    let invalid = |msg: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg);
+    let path =
+        serde_json_path::JsonPath::parse(expr).map_err(|e| invalid(format!("jsonpath {expr:?}: {e}")))?;
+    let request = state.lookup("request").unwrap_or_default();
+    let body: Value = serde_json::to_value(&request).map_err(|e| invalid(e.to_string()))?;
+    Ok(path
+        .query(&body)
+        .first()
+        .map(|v| minijinja::Value::from(minijinja::value::Serde(v)))
+        .unwrap_or_default())
 }
 
 #[derive(Deserialize)]
@@ -153,6 +301,12 @@ struct RuleSpec {
     json: Option<Value>,
     function_args: Option<Value>,
     error: Option<ErrorSpec>,
+    /// A minijinja template rendered per request.
+    template: Option<String>,
+    /// What the template renders: `text`, `json` or `args` (default: `args` with
+    /// `function`, else `json` when the request has a schema, else `text`).
+    #[serde(rename = "as")]
+    render_as: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -171,17 +325,36 @@ fn json_value(v: Value, what: &str) -> Result<Value, String> {
 }
 
 impl RuleSpec {
-    fn compile(self) -> Result<Rule, String> {
+    fn compile(self, number: usize, templates: &mut minijinja::Environment<'static>) -> Result<Rule, String> {
         let answers = [
             self.text.is_some(),
             self.json.is_some(),
             self.function_args.is_some(),
             self.error.is_some(),
+            self.template.is_some(),
         ];
         if answers.iter().filter(|a| **a).count() != 1 {
-            return Err("give exactly one of text, json, function_args, error".into());
+            return Err("give exactly one of text, json, function_args, error, template".into());
         }
-        let answer = if let Some(text) = self.text {
+        if self.render_as.is_some() && self.template.is_none() {
+            return Err("`as` goes with `template`".into());
+        }
+        let answer = if let Some(source) = self.template {
+            let output = match self.render_as.as_deref() {
+                Some("text") => Output::Text,
+                Some("json") => Output::Json,
+                Some("args") if self.function.is_some() => Output::Args,
+                Some("args") => return Err("as = \"args\" needs `function` (the function to call)".into()),
+                Some(other) => return Err(format!("as = {other:?}: expected text, json or args")),
+                None if self.function.is_some() => Output::Args,
+                None => Output::Auto,
+            };
+            let name = format!("rule-{number}");
+            templates
+                .add_template_owned(name.clone(), source)
+                .map_err(|e| format!("template: {e}"))?;
+            Fixed::Template { name, output }
+        } else if let Some(text) = self.text {
             Fixed::Text(text)
         } else if let Some(json) = self.json {
             Fixed::Json(json_value(json, "json")?)
@@ -213,6 +386,7 @@ impl RuleSpec {
             .map(|p| Regex::new(&p).map_err(|e| format!("prompt regex: {e}")))
             .transpose()?;
         Ok(Rule {
+            number,
             model: self.model,
             prompt,
             schema_title: self.schema_title,
@@ -257,6 +431,8 @@ ttft = "fixed:10ms"
             prompt,
             schema_title: title,
             functions,
+            last_user: None,
+            request: &Value::Null,
         };
         let f = |x: Facts<'_>| s.find(&x).map(|r| r.answer.clone());
         assert_eq!(
