@@ -36,6 +36,12 @@ def test_native_scale_run(tmp_path, shunt_bin):
                  "locust_stats_history.csv"):
         assert (out / name).stat().st_size > 0, name
     assert "turn" in (out / "locust_stats.csv").read_text()
+    # What the agent did, per conversation: every record counted, no lost sessions.
+    work = (out / "work.md").read_text()
+    records = (out / "conversations.jsonl").read_text().splitlines()
+    assert records and f"conversations: {len(records)}," in work, work
+    assert "- session_not_found: 0" in work, work
+    assert "| GenericObservationalGuidelineMatchesSchema |" in work, work
     # The agent's Vertex calls went through shunt (token + model calls) to the mock.
     shunt_log = (out / "logs/shunt.log").read_text()
     assert 'route="token"' in shunt_log

@@ -11,7 +11,8 @@
 //!
 //! Decisions are random but not coin flips: a yes/no about a candidate is "yes" with
 //! probability `match_rate + (1 - match_rate) * affinity`, where affinity grows with the
-//! topic words the candidate shares with the latest user message (½ for one, ¾ for two…).
+//! topic words the candidate shares with the latest user message (0.6 for one, 0.84 for
+//! two…).
 //! A yes/no that is not about a listed candidate starts from how often the prompt's own
 //! examples said yes for that key, when they show a clear habit (most say yes, or most say
 //! no). Every draw comes from the request's seeded generator, so a run repeats.
@@ -396,10 +397,17 @@ fn site_text(site: &Site<'_>) -> BTreeSet<String> {
     out
 }
 
+/// Topic words of a template: its concrete text, and the identifiers its placeholders name
+/// (`<… YOUR REASONING FOR RUNNING built-in:get_lab_results>` is about that tool).
 fn collect_text(g: &Guide, out: &mut BTreeSet<String>) {
     match g {
         Guide::Value(Value::String(s)) => out.extend(words::content(s)),
-        Guide::Value(_) | Guide::Hole(_) => {}
+        Guide::Hole(h) => {
+            for token in h.split_whitespace().filter(|t| t.contains('_')) {
+                out.extend(words::content(&words::name_tokens(token).join(" ")));
+            }
+        }
+        Guide::Value(_) => {}
         Guide::Object(entries) => entries.iter().for_each(|(_, v)| collect_text(v, out)),
         Guide::Array { items, .. } => items.iter().for_each(|v| collect_text(v, out)),
     }
