@@ -627,3 +627,71 @@ fn bad_templates_are_refused() {
         assert!(err.contains(want), "{file}: {err}");
     }
 }
+
+/// Two tools that fit the user's message are called in one turn: Gemini as two
+/// functionCall parts, Claude as two tool_use blocks (streamed with their own indexes)
+/// whose ids are the same for the same request; Claude's disable_parallel_tool_use gets
+/// one call.
+#[tokio::test]
+async fn parallel_tool_calls() {
+    let (mock, _) = mock(MockConfig::default());
+    let user = "What's the weather in Oslo, and show my lab results";
+    let gemini = json!({"contents": [{"role": "user", "parts": [{"text": user}]}],
+        "tools": [{"functionDeclarations": [
+            {"name": "get_weather", "description": "Current weather for a city",
+             "parameters": {"type": "OBJECT", "properties": {"city": {"type": "STRING"}}, "required": ["city"]}},
+            {"name": "get_lab_results", "description": "The patient's latest lab results"},
+            {"name": "cancel_order", "description": "Cancel an order"}]}]});
+    let r = joined(
+        &call(
+            &mock,
+            &format!("{VERTEX}/gemini-2.5-flash:generateContent"),
+            &gemini,
+        )
+        .await
+        .2,
+    );
+    let names: Vec<&str> = r["candidates"][0]["content"]["parts"]
+        .as_array()
+        .expect("parts")
+        .iter()
+        .map(|p| p["functionCall"]["name"].as_str().expect("call"))
+        .collect();
+    assert_eq!(names, ["get_weather", "get_lab_results"], "{r}");
+
+    let claude = |disable: bool| {
+        json!({"anthropic_version": "vertex-2023-10-16", "max_tokens": 100, "stream": true,
+            "messages": [{"role": "user", "content": user}],
+            "tool_choice": {"type": "auto", "disable_parallel_tool_use": disable},
+            "tools": [
+                {"name": "get_weather", "description": "Current weather for a city",
+                 "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}},
+                {"name": "get_lab_results", "description": "The patient's latest lab results",
+                 "input_schema": {"type": "object", "properties": {}}}]})
+    };
+    let path = format!("{CLAUDE}/claude-sonnet-4-5:streamRawPredict");
+    let stream = |frames: &[(Duration, Bytes)]| -> String {
+        String::from_utf8(frames.iter().flat_map(|(_, b)| b.to_vec()).collect()).expect("utf8")
+    };
+    let text = stream(&call(&mock, &path, &claude(false)).await.2);
+    let starts: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str::<Value>(d).expect("event"))
+        .filter(|e| e["type"] == "content_block_start")
+        .collect();
+    assert_eq!(starts.len(), 2, "{text}");
+    assert_eq!(starts[0]["index"], 0);
+    assert_eq!(starts[1]["index"], 1);
+    assert_eq!(starts[1]["content_block"]["name"], "get_lab_results");
+    assert!(text.contains("\"stop_reason\":\"tool_use\""));
+    let again = stream(&call(&mock, &path, &claude(false)).await.2);
+    let id = |t: &str| t.split("\"id\":\"toolu_").nth(1).map(|s| s[..20].to_string());
+    assert_eq!(id(&text), id(&again), "tool ids are stable per request");
+    let single = stream(&call(&mock, &path, &claude(true)).await.2);
+    assert_eq!(
+        single.matches("content_block_start").count(),
+        2,
+        "one block: its event name and type"
+    );
+}
