@@ -28,6 +28,20 @@ pub struct Lifecycle {
     pub tasks: TaskTracker,
 }
 
+/// One client connection: its number (for logs and captures) and its place among
+/// `--max-connections`. Clones travel with the tasks a connection starts (an intercepted
+/// TLS session, a tunnel), so the place is held until the last of them ends.
+#[derive(Debug, Clone)]
+pub struct ClientConn {
+    pub id: u64,
+    pub peer: std::net::SocketAddr,
+    /// The connection's `--max-connections` permit, released when every clone is dropped.
+    pub slot: Arc<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// Hosts remembered for the "client distrusts the CA" warning.
+pub const MAX_WARNED_HOSTS: usize = 1024;
+
 /// Shared proxy state.
 pub struct App {
     pub policy: Policy,
@@ -40,8 +54,11 @@ pub struct App {
     pub connect_timeout: Duration,
     /// Connection limits and timeouts (`--max-connections`, `--header-read-timeout`, …).
     pub limits: crate::config::Limits,
-    /// Hosts already warned about a client that distrusts the CA (one WARN per host).
+    /// Hosts already warned about a client that distrusts the CA (one WARN per host; at
+    /// most [`MAX_WARNED_HOSTS`] remembered).
     pub warned_untrusted: Mutex<HashSet<String>>,
+    /// The addresses shunt listens on: tunnels and proxying into them are refused.
+    pub listen: Mutex<Vec<std::net::SocketAddr>>,
     /// The capture, when `--capture` names files.
     pub capture: Option<Arc<Capture>>,
     /// Numbers client connections for logs and capture records.
@@ -112,6 +129,7 @@ impl App {
             connect_timeout: args.connect_timeout,
             limits: args.limits.clone(),
             warned_untrusted: Mutex::new(HashSet::new()),
+            listen: Mutex::new(Vec::new()),
             capture,
             next_conn: AtomicU64::new(1),
         })
@@ -122,9 +140,22 @@ impl App {
         self.next_conn.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// True the first time `host` is reported as untrusting the CA.
+    /// True the first time `host` is reported as untrusting the CA (bounded: once
+    /// [`MAX_WARNED_HOSTS`] hosts were warned about, no more are remembered or warned).
     pub fn first_untrusted_warning(&self, host: &str) -> bool {
         let mut warned = self.warned_untrusted.lock().unwrap_or_else(|p| p.into_inner());
+        if warned.len() >= MAX_WARNED_HOSTS {
+            return false;
+        }
         warned.insert(host.to_string())
+    }
+
+    /// Whether `addr` is one shunt listens on (an unspecified listen address covers every
+    /// address of this host on that port: `local` says the address is this host's).
+    pub fn is_own_listener(&self, addr: std::net::SocketAddr, local: bool) -> bool {
+        let listen = self.listen.lock().unwrap_or_else(|p| p.into_inner());
+        listen
+            .iter()
+            .any(|l| l.port() == addr.port() && (l.ip() == addr.ip() || l.ip().is_unspecified() && local))
     }
 }

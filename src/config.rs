@@ -173,6 +173,9 @@ pub struct ServeArgs {
     /// Most recent exchanges a `.har` capture keeps (the JSONL capture keeps all).
     #[arg(long, env = "SHUNT_CAPTURE_HAR_ENTRIES", default_value_t = 10_000)]
     pub capture_har_entries: usize,
+    /// Bytes of entries the `.har` file keeps (the newest that fit; JSONL keeps all).
+    #[arg(long, env = "SHUNT_CAPTURE_HAR_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub capture_har_bytes: usize,
     /// Write TLS session keys (NSS key log format) of intercepted connections to this file,
     /// so Wireshark / tshark can decrypt a packet capture. Falls back to $SSLKEYLOGFILE.
     #[arg(long, env = "SHUNT_KEYLOG")]
@@ -226,6 +229,15 @@ pub struct Limits {
     /// who can reach the listener (loopback by default).
     #[arg(long, env = "SHUNT_ALLOW_CLIENTS", value_delimiter = ',', value_parser = parse_cidr)]
     pub allow_clients: Vec<Cidr>,
+    /// Seconds a client may leave shunt's writes pending (not reading what it asked for)
+    /// before it is disconnected, so a stalled reader holds no memory for long.
+    #[arg(long, env = "SHUNT_STALL_TIMEOUT", default_value = "60", value_parser = parse_duration_secs)]
+    pub stall_timeout: Duration,
+    /// Let tunnels and plain-HTTP proxying reach loopback and link-local addresses (refused
+    /// by default: they would let a client reach services on shunt's own host, or shunt
+    /// itself). Tunnels into shunt's own listener are refused either way.
+    #[arg(long, env = "SHUNT_ALLOW_LOCAL_TUNNELS")]
+    pub allow_local_tunnels: bool,
 }
 
 /// An IP network, `ADDR/PREFIX` (a bare address is a /32 or /128).
@@ -314,6 +326,7 @@ impl ServeArgs {
             max_body: self.capture_max_body,
             secrets: self.capture_secrets,
             har_entries: self.capture_har_entries,
+            har_bytes: self.capture_har_bytes,
         })
     }
 
@@ -346,6 +359,9 @@ pub struct MockArgs {
     /// Seconds to let in-flight streams finish after SIGTERM / SIGINT.
     #[arg(long, env = "SHUNT_GRACE_PERIOD", default_value = "10", value_parser = parse_duration_secs)]
     pub grace_period: Duration,
+    /// Seconds a client may leave the mock's writes pending before it is disconnected.
+    #[arg(long, env = "SHUNT_STALL_TIMEOUT", default_value = "60", value_parser = parse_duration_secs)]
+    pub stall_timeout: Duration,
     #[command(flatten)]
     pub mock: MockFlags,
     #[command(flatten)]
@@ -436,6 +452,21 @@ pub struct MockFlags {
     /// and replay. Larger bodies get 413. (Forwarded bodies stream and have no limit.)
     #[arg(long, env = "SHUNT_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
     pub max_body: usize,
+    /// Largest reply the mock generates, in bytes (structured output, tool arguments,
+    /// token lists, embeddings); a request asking for more gets 400 naming the limit.
+    #[arg(long, env = "SHUNT_MAX_REPLY_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_reply_bytes: usize,
+    /// Most steps one generation may take (values, schema hops, validation nodes, pattern
+    /// characters); past it, 400 naming the limit.
+    #[arg(long, env = "SHUNT_MAX_REPLY_STEPS", default_value_t = 2_000_000)]
+    pub max_reply_steps: u64,
+    /// Seconds one generation may take; past it, 400 naming the limit.
+    #[arg(long, env = "SHUNT_MAX_REPLY_TIME", default_value = "5", value_parser = parse_duration_secs)]
+    pub max_reply_time: Duration,
+    /// Replies generated at once (CPU-bound work, off the async workers). Default: all
+    /// cores but one, at least one.
+    #[arg(long, env = "SHUNT_MOCK_WORKERS", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub mock_workers: Option<u32>,
 }
 
 impl MockFlags {
@@ -475,6 +506,14 @@ impl MockFlags {
             },
             scenarios,
             max_body: self.max_body,
+            budget: crate::backend::mock::ReplyBudget {
+                max_bytes: self.max_reply_bytes,
+                max_steps: self.max_reply_steps,
+                max_time: self.max_reply_time,
+            },
+            workers: self
+                .mock_workers
+                .map_or_else(crate::backend::mock::default_workers, |n| n as usize),
         })
     }
 }

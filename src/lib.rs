@@ -5,6 +5,7 @@
 //!
 //! - [`config`]: the command line (clap; every flag also reads `SHUNT_*`).
 //! - [`server`]: accept loops, per-connection tasks, the shutdown sequence.
+//! - [`stall`]: the write-stall guard on every client connection (`--stall-timeout`).
 //! - [`proxy`]: the client-facing side: CONNECT, tunnels, TLS interception,
 //!   absolute-form and origin-form requests.
 //! - [`policy`]: `decide(host)`: intercept / tunnel / deny, from the host table.
@@ -33,5 +34,6 @@ pub mod policy;
 pub mod proxy;
 pub mod route;
 pub mod server;
+pub mod stall;
 pub mod telemetry;
 pub mod tls;

@@ -151,7 +151,15 @@ fn mock(args: MockArgs) -> CmdResult {
         tracing::info!("mock listening addr={addr}");
         let metrics = Arc::new(shunt::metrics::Metrics::new());
         let mock = Arc::new(shunt::backend::mock::Mock::new(config, metrics.clone()));
-        shunt::server::run_mock(listener, mock, metrics, args.grace_period, shutdown).await;
+        shunt::server::run_mock(
+            listener,
+            mock,
+            metrics,
+            args.grace_period,
+            args.stall_timeout,
+            shutdown,
+        )
+        .await;
         tracing::info!("shut down");
         Ok(())
     })

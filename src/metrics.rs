@@ -36,6 +36,7 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
     open_connections: Gauge,
+    stalled: Counter,
     handshakes: Family<ResultLabel, Counter>,
     leaf_cache: Family<ResultLabel, Counter>,
     mock_replies: Family<ReplyLabels, Counter>,
@@ -89,6 +90,12 @@ impl Metrics {
             latency_histogram as fn() -> Histogram,
         );
         let open_connections = Gauge::default();
+        let stalled = Counter::default();
+        registry.register(
+            "stalled_clients",
+            "Client connections closed because the client stopped reading (--stall-timeout)",
+            stalled.clone(),
+        );
         let handshakes = Family::<ResultLabel, Counter>::default();
         let leaf_cache = Family::<ResultLabel, Counter>::default();
         let mock_replies = Family::<ReplyLabels, Counter>::default();
@@ -145,6 +152,7 @@ impl Metrics {
             requests,
             latency,
             open_connections,
+            stalled,
             handshakes,
             leaf_cache,
             mock_replies,
@@ -203,6 +211,11 @@ impl Metrics {
     pub fn connection_opened(&self) -> ConnectionGuard {
         self.open_connections.inc();
         ConnectionGuard(self.open_connections.clone())
+    }
+
+    /// Count a client disconnected for not reading.
+    pub fn client_stalled(&self) {
+        self.stalled.inc();
     }
 
     pub fn handshake(&self, ok: bool) {

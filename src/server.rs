@@ -15,16 +15,18 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulConnection;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::OwnedSemaphorePermit;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use crate::app::{App, Lifecycle};
+use crate::app::{App, ClientConn, Lifecycle};
 use crate::backend::admin::{self, Admin};
 use crate::backend::mock::Mock;
 use crate::body::Body;
 use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::route;
+use crate::stall::StallGuard;
 
 /// Drive `conn` to completion; when `shutdown` fires, ask it to finish in-flight
 /// requests and close (HTTP/1: after the current response; HTTP/2: GOAWAY).
@@ -57,35 +59,52 @@ where
 /// Run the proxy on `listener` until `shutdown` resolves, then drain.
 pub async fn run(listener: TcpListener, app: Arc<App>, grace: Duration, shutdown: impl Future<Output = ()>) {
     let lifecycle = app.lifecycle.clone();
+    if let Ok(addr) = listener.local_addr() {
+        app.listen.lock().unwrap_or_else(|p| p.into_inner()).push(addr);
+    }
     let slots = Arc::new(tokio::sync::Semaphore::new(app.limits.max_connections));
-    accept_limited(listener, &lifecycle, shutdown, slots, move |stream, peer| {
-        let app = app.clone();
-        async move {
-            let allowed = &app.limits.allow_clients;
-            if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(peer.ip())) {
-                tracing::info!(%peer, "client not in --allow-clients; disconnected");
-                drop(stream);
-                return;
+    accept_limited(
+        listener,
+        &lifecycle,
+        shutdown,
+        slots,
+        move |stream, peer, slot| {
+            let app = app.clone();
+            async move {
+                let allowed = &app.limits.allow_clients;
+                if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(peer.ip())) {
+                    tracing::info!(%peer, "client not in --allow-clients; disconnected");
+                    drop(stream);
+                    return;
+                }
+                let _open = app.metrics.connection_opened();
+                // The place among --max-connections goes with every task this connection
+                // starts (an intercepted session, a tunnel) and is freed after the last.
+                let conn = ClientConn {
+                    id: app.next_conn(),
+                    peer,
+                    slot: Arc::new(slot),
+                };
+                let svc_app = app.clone();
+                let svc = service_fn(move |req| {
+                    let app = svc_app.clone();
+                    let conn = conn.clone();
+                    async move { Ok::<_, Infallible>(crate::proxy::handle(req, app, conn).await) }
+                });
+                let io = StallGuard::new(stream, app.limits.stall_timeout, app.metrics.clone());
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(app.limits.header_read_timeout)
+                    .max_buf_size(app.limits.max_header_bytes)
+                    .serve_connection(TokioIo::new(io), svc)
+                    .with_upgrades();
+                let res = until_shutdown(conn, &app.lifecycle.shutdown, |c| c.graceful_shutdown()).await;
+                if let Err(err) = res {
+                    tracing::debug!(%peer, error = %err, "client connection ended with an error");
+                }
             }
-            let _open = app.metrics.connection_opened();
-            let conn = app.next_conn();
-            let svc_app = app.clone();
-            let svc = service_fn(move |req| {
-                let app = svc_app.clone();
-                async move { Ok::<_, Infallible>(crate::proxy::handle(req, app, conn).await) }
-            });
-            let conn = hyper::server::conn::http1::Builder::new()
-                .timer(hyper_util::rt::TokioTimer::new())
-                .header_read_timeout(app.limits.header_read_timeout)
-                .max_buf_size(app.limits.max_header_bytes)
-                .serve_connection(TokioIo::new(stream), svc)
-                .with_upgrades();
-            let res = until_shutdown(conn, &app.lifecycle.shutdown, |c| c.graceful_shutdown()).await;
-            if let Err(err) = res {
-                tracing::debug!(%peer, error = %err, "client connection ended with an error");
-            }
-        }
-    })
+        },
+    )
     .await;
     drain(&lifecycle, grace).await;
 }
@@ -96,11 +115,13 @@ pub async fn run_mock(
     mock: Arc<Mock>,
     metrics: Arc<Metrics>,
     grace: Duration,
+    stall_timeout: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
     let lifecycle = Lifecycle::default();
     let token = lifecycle.shutdown.clone();
-    accept_loop(listener, &lifecycle, shutdown, move |stream, peer| {
+    accept_loop(listener, &lifecycle, shutdown, move |stream, peer, _slot| {
+        let stream = StallGuard::new(stream, stall_timeout, metrics.clone());
         let mock = mock.clone();
         let metrics = metrics.clone();
         let token = token.clone();
@@ -156,7 +177,7 @@ async fn accept_loop<F, Fut>(
     shutdown: impl Future<Output = ()>,
     on_conn: F,
 ) where
-    F: Fn(TcpStream, SocketAddr) -> Fut,
+    F: Fn(TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let unlimited = Arc::new(tokio::sync::Semaphore::new(tokio::sync::Semaphore::MAX_PERMITS));
@@ -165,6 +186,7 @@ async fn accept_loop<F, Fut>(
 
 /// [`accept_loop`] holding one of `slots` per open connection: at the limit, shunt stops
 /// accepting and new clients wait in the kernel's backlog instead of being dropped.
+/// `on_conn` gets the permit: the slot is free again when it (and any clone of it) drops.
 async fn accept_limited<F, Fut>(
     listener: TcpListener,
     lifecycle: &Lifecycle,
@@ -172,7 +194,7 @@ async fn accept_limited<F, Fut>(
     slots: Arc<tokio::sync::Semaphore>,
     on_conn: F,
 ) where
-    F: Fn(TcpStream, SocketAddr) -> Fut,
+    F: Fn(TcpStream, SocketAddr, OwnedSemaphorePermit) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     tokio::pin!(shutdown);
@@ -188,14 +210,8 @@ async fn accept_limited<F, Fut>(
             (Ok((stream, peer)), Ok(slot)) => {
                 let _ = stream.set_nodelay(true);
                 let span = tracing::debug_span!("conn", %peer);
-                let conn = on_conn(stream, peer);
-                lifecycle.tasks.spawn(
-                    async move {
-                        conn.await;
-                        drop(slot);
-                    }
-                    .instrument(span),
-                );
+                let conn = on_conn(stream, peer, slot);
+                lifecycle.tasks.spawn(conn.instrument(span));
             }
             // The semaphore is never closed; stop accepting if it somehow is.
             (_, Err(_)) => break,

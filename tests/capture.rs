@@ -140,7 +140,8 @@ async fn tunnels_and_denials_are_recorded() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("cap.jsonl");
-    let mut proxy = Proxy::start_with(&["--capture", file.to_str().expect("path")]).await;
+    let mut proxy =
+        Proxy::start_with(&["--capture", file.to_str().expect("path"), "--allow-local-tunnels"]).await;
     let echo = echo_server().await;
     let mut stream = connect(proxy.addr, &echo.to_string()).await;
     stream.write_all(b"hello").await.expect("write");

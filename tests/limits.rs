@@ -144,7 +144,7 @@ fn bad_limits_are_refused() {
 /// A tunnel that carries no bytes for --tunnel-idle-timeout is closed; traffic keeps it open.
 #[tokio::test]
 async fn idle_tunnel_is_closed() {
-    let proxy = Proxy::start_with(&["--tunnel-idle-timeout", "0.5"]).await;
+    let proxy = Proxy::start_with(&["--tunnel-idle-timeout", "0.5", "--allow-local-tunnels"]).await;
     let echo = echo_server().await;
     let mut stream = connect(proxy.addr, &echo.to_string()).await;
     // Active for longer than the timeout: every 200 ms a byte goes through.

@@ -42,7 +42,8 @@ async fn second_connect_is_cache_hit() {
 /// A tunnelled host gets its bytes back unchanged, in both directions.
 #[tokio::test]
 async fn tunnel_bytes_unchanged() {
-    let proxy = Proxy::start().await;
+    // The echo server is on loopback, which tunnels reach only when allowed.
+    let proxy = Proxy::start_with(&["--allow-local-tunnels"]).await;
     let echo = echo_server().await;
     let mut stream = connect(proxy.addr, &echo.to_string()).await;
     let payload: Vec<u8> = (0..=255u8).cycle().take(256 * 1024).collect();
@@ -120,7 +121,7 @@ async fn malformed_connect_is_400() {
 /// A tunnel to a closed port is a 502 naming the target, not a dead tunnel.
 #[tokio::test]
 async fn tunnel_refused_is_502() {
-    let proxy = Proxy::start().await;
+    let proxy = Proxy::start_with(&["--allow-local-tunnels"]).await;
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")

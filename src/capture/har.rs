@@ -1,9 +1,14 @@
 //! HAR 1.2 sink: the most recent exchanges as a document Chrome DevTools and HAR viewers
 //! open, rewritten atomically (temp file + rename) at intervals and at shutdown.
 //! Tunnels have no HAR form and are left out; denials appear as their 403 responses.
+//!
+//! Entries are kept serialized, within both an entry count (`--capture-har-entries`) and a
+//! byte budget (`--capture-har-bytes`): the oldest are evicted first (the JSONL capture
+//! keeps everything). The document is streamed to disk from them, never built whole.
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
@@ -13,19 +18,25 @@ use super::record::{Kind, Message, Record};
 
 pub struct HarSink {
     path: PathBuf,
-    entries: VecDeque<Value>,
+    /// Serialized entries, oldest first.
+    entries: VecDeque<Vec<u8>>,
+    /// Their total size.
+    bytes: usize,
     max_entries: usize,
-    /// Entries dropped from the front to stay under `max_entries`.
+    max_bytes: usize,
+    /// Entries dropped from the front to stay within the limits.
     evicted: u64,
     dirty: bool,
 }
 
 impl HarSink {
-    pub fn new(path: &Path, max_entries: usize) -> Result<HarSink, String> {
+    pub fn new(path: &Path, max_entries: usize, max_bytes: usize) -> Result<HarSink, String> {
         let mut sink = HarSink {
             path: path.to_path_buf(),
             entries: VecDeque::new(),
+            bytes: 0,
             max_entries: max_entries.max(1),
+            max_bytes: max_bytes.max(1),
             evicted: 0,
             dirty: true,
         };
@@ -35,19 +46,27 @@ impl HarSink {
         Ok(sink)
     }
 
-    fn document(&self) -> Value {
-        let mut log = json!({
-            "version": "1.2",
-            "creator": {"name": "shunt", "version": env!("CARGO_PKG_VERSION")},
-            "entries": self.entries,
-        });
+    /// Write the document: the `log` object's fields, then the entries one by one.
+    fn write_document(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let creator = json!({"name": "shunt", "version": env!("CARGO_PKG_VERSION")});
+        write!(out, "{{\"log\":{{\"version\":\"1.2\",\"creator\":{creator},")?;
         if self.evicted > 0 {
-            log["comment"] = json!(format!(
-                "shunt kept the last {} entries; {} earlier ones are in the JSONL capture only",
-                self.max_entries, self.evicted
+            let comment = Value::String(format!(
+                "shunt kept the last {} entries ({} bytes at most); {} earlier ones are in the JSONL capture only",
+                self.entries.len(),
+                self.max_bytes,
+                self.evicted
             ));
+            write!(out, "\"comment\":{comment},")?;
         }
-        json!({"log": log})
+        out.write_all(b"\"entries\":[")?;
+        for (i, e) in self.entries.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(e)?;
+        }
+        out.write_all(b"]}}")
     }
 }
 
@@ -167,11 +186,17 @@ pub fn entry(record: &Record) -> Option<Value> {
 impl Sink for HarSink {
     fn write(&mut self, record: &Record) -> std::io::Result<()> {
         if let Some(e) = entry(record) {
-            if self.entries.len() == self.max_entries {
-                self.entries.pop_front();
-                self.evicted += 1;
-            }
+            let e = serde_json::to_vec(&e)?;
+            self.bytes += e.len();
             self.entries.push_back(e);
+            while self.entries.len() > self.max_entries
+                || self.bytes > self.max_bytes && self.entries.len() > 1
+            {
+                if let Some(old) = self.entries.pop_front() {
+                    self.bytes -= old.len();
+                    self.evicted += 1;
+                }
+            }
             self.dirty = true;
         }
         Ok(())
@@ -184,7 +209,9 @@ impl Sink for HarSink {
         let tmp = self
             .path
             .with_extension(format!("har.tmp.{}", std::process::id()));
-        std::fs::write(&tmp, serde_json::to_vec(&self.document())?)?;
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
+        self.write_document(&mut file)?;
+        file.into_inner().map_err(|e| e.into_error())?.sync_data()?;
         std::fs::rename(&tmp, &self.path)?;
         self.dirty = false;
         Ok(())

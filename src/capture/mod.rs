@@ -41,6 +41,8 @@ pub struct CaptureConfig {
     pub secrets: bool,
     /// Most recent entries a HAR file keeps.
     pub har_entries: usize,
+    /// Bytes of serialized entries the HAR sink keeps (`--capture-har-bytes`).
+    pub har_bytes: usize,
 }
 
 /// Counters the capture reports in `/metrics`.
@@ -81,7 +83,11 @@ impl Capture {
             let ext = path.extension().and_then(|e| e.to_str()).unwrap_or_default();
             match ext {
                 "jsonl" | "ndjson" => sinks.push(Box::new(jsonl::JsonlSink::open(path)?)),
-                "har" => sinks.push(Box::new(har::HarSink::new(path, config.har_entries)?)),
+                "har" => sinks.push(Box::new(har::HarSink::new(
+                    path,
+                    config.har_entries,
+                    config.har_bytes,
+                )?)),
                 _ => {
                     return Err(format!(
                         "--capture {}: name the file .jsonl (one JSON record per line) or .har (HAR 1.2)",
@@ -267,8 +273,20 @@ impl Pending {
 
 fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Vec<Box<dyn Sink>>, secrets: bool, written: Counter) {
     let report = |sink: &dyn Sink, e: std::io::Error| tracing::warn!(sink = sink.name(), error = %e, "capture write failed");
+    // Flushed every interval whatever the traffic: under steady load there is never an
+    // idle moment to wait for.
+    let mut last_flush = Instant::now();
     loop {
-        match rx.recv_timeout(HAR_INTERVAL) {
+        if last_flush.elapsed() >= HAR_INTERVAL {
+            for sink in &mut sinks {
+                if let Err(e) = sink.flush() {
+                    report(sink.as_ref(), e);
+                }
+            }
+            last_flush = Instant::now();
+        }
+        let wait = HAR_INTERVAL.saturating_sub(last_flush.elapsed());
+        match rx.recv_timeout(wait) {
             Ok(Msg::Record(mut record)) => {
                 if !secrets {
                     record.redact();
@@ -281,13 +299,7 @@ fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Vec<Box<dyn Sink>>, secrets: 
                 written.inc();
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                for sink in &mut sinks {
-                    if let Err(e) = sink.flush() {
-                        report(sink.as_ref(), e);
-                    }
-                }
-            }
+            Err(RecvTimeoutError::Timeout) => {}
         }
     }
     for sink in &mut sinks {

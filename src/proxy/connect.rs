@@ -11,7 +11,7 @@ use hyper::body::Incoming;
 use tracing::Instrument;
 
 use super::{deny, intercept, tunnel};
-use crate::app::App;
+use crate::app::{App, ClientConn};
 use crate::body::{Body, empty};
 use crate::error::Error;
 use crate::policy::{Decision, normalize_host};
@@ -73,7 +73,7 @@ pub fn parse_target(authority: &str) -> Result<Target, String> {
     })
 }
 
-pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> http::Response<Body> {
+pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: ClientConn) -> http::Response<Body> {
     let authority = req
         .uri()
         .authority()
@@ -93,7 +93,7 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> h
             &target.host,
             target.port,
             format!("shunt intercepts {} only on port {TLS_PORT}", target.host),
-            conn,
+            conn.id,
         ),
         Decision::Intercept(service) => {
             let lifecycle = app.lifecycle.clone();
@@ -110,7 +110,7 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> h
             ok_empty()
         }
         Decision::Tunnel => tunnel::open(req, app, target, conn).instrument(span).await,
-        Decision::Deny(reason) => deny(&app, &target.host, target.port, reason, conn),
+        Decision::Deny(reason) => deny(&app, &target.host, target.port, reason, conn.id),
     }
 }
 

@@ -12,11 +12,20 @@ use hyper_util::server::conn::auto;
 use rustls::AlertDescription;
 use tokio_rustls::LazyConfigAcceptor;
 
-use crate::app::App;
+use crate::app::{App, ClientConn};
 use crate::policy::{Service, normalize_host};
 use crate::server::serve_connection_until_shutdown;
 
-pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_host: String, conn: u64) {
+/// Serve an intercepted connection; `conn` (and its `--max-connections` place) is held
+/// until it closes.
+pub async fn serve(
+    upgraded: Upgraded,
+    app: Arc<App>,
+    service: Service,
+    connect_host: String,
+    conn: ClientConn,
+) {
+    let conn_id = conn.id;
     let _open = app.metrics.connection_opened();
     let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), TokioIo::new(upgraded));
     let limit = app.limits.header_read_timeout;
@@ -70,7 +79,7 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
         let app = svc_app.clone();
         let host = svc_host.clone();
         async move {
-            Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host, "https", conn).await)
+            Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host, "https", conn_id).await)
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -83,10 +92,11 @@ pub async fn serve(upgraded: Upgraded, app: Arc<App>, service: Service, connect_
         .http2()
         .timer(hyper_util::rt::TokioTimer::new())
         .max_header_list_size(app.limits.max_header_bytes as u32);
-    let conn = builder.serve_connection(TokioIo::new(tls), svc);
-    if let Err(err) = serve_connection_until_shutdown(conn, &app.lifecycle.shutdown).await {
+    let served = builder.serve_connection(TokioIo::new(tls), svc);
+    if let Err(err) = serve_connection_until_shutdown(served, &app.lifecycle.shutdown).await {
         tracing::debug!(host, error = %err, "intercepted connection ended with an error");
     }
+    drop(conn);
 }
 
 /// A client that rejects the leaf almost always lacks the CA: say how to fix it, once

@@ -13,7 +13,7 @@ use std::time::Instant;
 use http::Method;
 use hyper::body::Incoming;
 
-use crate::app::App;
+use crate::app::{App, ClientConn};
 use crate::backend::admin::{self, Admin};
 use crate::backend::metadata::Metadata;
 use crate::body::{self, Body, typed_response};
@@ -23,7 +23,7 @@ use crate::route;
 
 /// Entry point for every request on the proxy listener; `conn` numbers the client
 /// connection for logs and captures.
-pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> http::Response<Body> {
+pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: ClientConn) -> http::Response<Body> {
     if req.method() == Method::CONNECT {
         return connect::handle(req, app, conn).await;
     }
@@ -32,8 +32,8 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: u64) -> h
         .authority()
         .map(|a| (a.host().to_string(), a.port_u16()))
     {
-        Some((host, port)) => absolute_form(req, &app, &host, port.unwrap_or(80), conn).await,
-        None => origin_form(req, &app, conn).await,
+        Some((host, port)) => absolute_form(req, &app, &host, port.unwrap_or(80), conn.id).await,
+        None => origin_form(req, &app, conn.id).await,
     }
 }
 
@@ -49,6 +49,9 @@ async fn absolute_form(
     match app.policy.decide(&host) {
         Decision::Intercept(service) => serve_intercepted(req, app, service, &host, "http", conn).await,
         Decision::Tunnel => {
+            if let Err(reason) = tunnel::check_target(app, &host, port).await {
+                return deny(app, &host, port, reason, conn);
+            }
             let req = req.map(body::boxed);
             let started = Instant::now();
             let (method, path) = (req.method().clone(), req.uri().path().to_string());

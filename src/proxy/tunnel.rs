@@ -1,5 +1,12 @@
 //! Tunnels: bytes spliced between the client and the real host, untouched.
+//!
+//! A tunnel never reaches shunt's own listener (a client could nest tunnels through one
+//! socket until file descriptors run out), nor, unless `--allow-local-tunnels`, loopback
+//! or link-local addresses: the target is resolved once, checked, and connected to by
+//! address, so a name cannot resolve to one address for the check and another for the
+//! connection.
 
+use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,20 +20,68 @@ use tokio::net::TcpStream;
 use tracing::Instrument;
 
 use super::connect::{Target, ok_empty};
-use crate::app::App;
+use crate::app::{App, ClientConn};
 use crate::body::Body;
 use crate::error::Error;
 
+/// Resolve `host:port` and check shunt may reach it: the addresses to connect to, or why
+/// not (for a 403).
+pub async fn check_target(app: &App, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    let resolved = tokio::time::timeout(app.connect_timeout, tokio::net::lookup_host((host, port))).await;
+    let addrs: Vec<SocketAddr> = match resolved {
+        Ok(Ok(addrs)) => addrs.collect(),
+        // Unresolvable: the connection attempt reports it (502).
+        Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
+    };
+    for addr in &addrs {
+        if app.is_own_listener(*addr, is_local(addr.ip())) {
+            return Err(format!(
+                "{host}:{port} is shunt's own listener: tunnelling into itself is refused"
+            ));
+        }
+        if is_local(addr.ip()) && !app.limits.allow_local_tunnels {
+            return Err(format!(
+                "{host}:{port} resolves to a loopback or link-local address ({}); shunt does not \
+                 tunnel to local addresses unless --allow-local-tunnels",
+                addr.ip()
+            ));
+        }
+    }
+    Ok(addrs)
+}
+
+/// Loopback, link-local or unspecified: an address that means "this host" (or its link).
+pub fn is_local(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_link_local() || v4.is_unspecified(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_local(IpAddr::V4(v4)),
+            None => v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80,
+        },
+    }
+}
+
 /// Connect to `target`, answer 200, then splice once the client's connection upgrades.
+/// The tunnel holds `conn` (its `--max-connections` place) until it closes.
 pub async fn open(
     req: http::Request<Incoming>,
     app: Arc<App>,
     target: Target,
-    conn: u64,
+    conn: ClientConn,
 ) -> http::Response<Body> {
-    let addr = (target.host.as_str(), target.port);
     let upstream = format!("{}:{}", target.host, target.port);
-    let server = match tokio::time::timeout(app.connect_timeout, TcpStream::connect(addr)).await {
+    let addrs = match check_target(&app, &target.host, target.port).await {
+        Ok(addrs) => addrs,
+        Err(reason) => return super::deny(&app, &target.host, target.port, reason, conn.id),
+    };
+    let connecting = async {
+        if addrs.is_empty() {
+            TcpStream::connect((target.host.as_str(), target.port)).await
+        } else {
+            TcpStream::connect(&addrs[..]).await
+        }
+    };
+    let server = match tokio::time::timeout(app.connect_timeout, connecting).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => {
             let err = Error::UpstreamRefused {
@@ -49,6 +104,14 @@ pub async fn open(
             return err.into_response();
         }
     };
+    // Through a path the check could not see (another address of this host): a
+    // connection whose two ends are the same host on shunt's port is shunt itself.
+    if let (Ok(local), Ok(peer)) = (server.local_addr(), server.peer_addr()) {
+        if local.ip() == peer.ip() && app.is_own_listener(peer, true) {
+            let reason = format!("{upstream} is shunt's own listener: tunnelling into itself is refused");
+            return super::deny(&app, &target.host, target.port, reason, conn.id);
+        }
+    }
     let _ = server.set_nodelay(true);
     app.metrics
         .observe_request("tunnel", 200, std::time::Duration::ZERO);
@@ -78,8 +141,9 @@ pub async fn open(
                 }
             };
             if let Some(capture) = &app.capture {
-                capture.tunnel(conn, &target.host, target.port, started, up, down);
+                capture.tunnel(conn.id, &target.host, target.port, started, up, down);
             }
+            drop(conn);
         }
         .in_current_span(),
     );

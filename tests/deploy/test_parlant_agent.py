@@ -123,8 +123,11 @@ def test_parlant_agent_does_its_work(setup, tmp_path, shunt_bin, compose):
                      "SHUNT_CERTS": str(tmp_path / "certs"), "SHUNT_OTHER": "deny"}
         if setup == "profile":
             mock_port = free_port()
+            # The compose file's mock-llm settings (rates, profile), with a tenth of its
+            # latency: the test checks what the agent does, not how long it waits.
             mock_env = {**base_env, **service_env(compose, "mock-llm"),
                         "SHUNT_LISTEN": f"127.0.0.1:{mock_port}",
+                        "SHUNT_TTFT": "uniform:20ms..80ms", "SHUNT_GAP": "2ms",
                         "SHUNT_SCENARIOS": str(REPO / "examples/shunt/parlant-scenarios.toml")}
             log = tmp_path / "mock-llm.log"
             procs.append(start([str(shunt_bin), "mock"], mock_env, log))

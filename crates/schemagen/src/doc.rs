@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::budget::{Budget, Meter};
+
 use crate::Obj;
 #[allow(unused_imports)]
 use crate::check::*;
@@ -20,10 +22,14 @@ use crate::*;
 pub(crate) struct Doc<'g> {
     pub(crate) root: &'g Value,
     pub(crate) ref_cost: &'g BTreeMap<String, u32>,
+    /// Meters validation: a schema can make checking a value exponential (`allOf` through
+    /// `$ref`s), so every node visited counts.
+    pub(crate) meter: &'g Meter,
 }
 
 /// Least instance depth through each `$ref`, by fixed-point iteration from "none".
 pub(crate) fn ref_costs(root: &Value, refs: &[String]) -> BTreeMap<String, u32> {
+    let unmetered = Meter::new(&Budget::unlimited());
     let mut env: BTreeMap<String, u32> = refs.iter().map(|r| (r.clone(), INF)).collect();
     for _ in 0..1000 {
         let mut changed = false;
@@ -31,7 +37,12 @@ pub(crate) fn ref_costs(root: &Value, refs: &[String]) -> BTreeMap<String, u32> 
             let Some(target) = resolve(root, r) else {
                 continue;
             };
-            let c = Doc { root, ref_cost: &env }.cost(target, 0);
+            let c = Doc {
+                root,
+                ref_cost: &env,
+                meter: &unmetered,
+            }
+            .cost(target, 0);
             if c < env.get(r).copied().unwrap_or(INF) {
                 env.insert(r.clone(), c);
                 changed = true;
@@ -189,7 +200,7 @@ impl<'g> Doc<'g> {
     /// JSON Schema validation of the keywords listed in the module doc; `pattern`, `format` and
     /// `patternProperties` matching are not checked.
     pub(crate) fn valid(&self, v: &Value, s: &Value, depth: usize) -> bool {
-        if depth > 4 * MAX_NESTING {
+        if depth > 4 * MAX_NESTING || !self.meter.step(1) {
             return false;
         }
         match s {
@@ -271,12 +282,8 @@ impl<'g> Doc<'g> {
         {
             return false;
         }
-        if m.get("uniqueItems") == Some(&Value::Bool(true)) {
-            for (i, x) in a.iter().enumerate() {
-                if a[i + 1..].iter().any(|y| json_eq(x, y)) {
-                    return false;
-                }
-            }
+        if m.get("uniqueItems") == Some(&Value::Bool(true)) && !all_distinct(a, self.meter) {
+            return false;
         }
         for (i, x) in a.iter().enumerate() {
             if let Some(s) = item_schema(m, i) {

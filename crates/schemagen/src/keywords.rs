@@ -259,3 +259,53 @@ pub(crate) fn property_schema<'v>(p: &'v Obj, name: &str) -> Option<&'v Value> {
         .and_then(|props| props.get(name))
         .or_else(|| p.get("additionalProperties"))
 }
+
+/// A hash of a JSON value that agrees with [`json_eq`]: numbers by value (`1` = `1.0`),
+/// object members in any order.
+pub(crate) fn json_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn feed(v: &Value, h: &mut std::collections::hash_map::DefaultHasher) {
+        match v {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, b).hash(h),
+            Value::Number(n) => (2u8, n.as_f64().map(f64::to_bits)).hash(h),
+            Value::String(s) => (3u8, s).hash(h),
+            Value::Array(a) => {
+                (4u8, a.len()).hash(h);
+                a.iter().for_each(|x| feed(x, h));
+            }
+            Value::Object(o) => {
+                // Order-independent: combine member hashes with a commutative sum.
+                let mut sum = 0u64;
+                for (k, x) in o {
+                    let mut m = std::collections::hash_map::DefaultHasher::new();
+                    k.hash(&mut m);
+                    feed(x, &mut m);
+                    sum = sum.wrapping_add(m.finish());
+                }
+                (5u8, o.len(), sum).hash(h);
+            }
+        }
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    feed(v, &mut h);
+    h.finish()
+}
+
+/// Whether the items of `a` are pairwise distinct: hashed, so linear in the items' size,
+/// with [`json_eq`] only on hash collisions. Metered: one step per item.
+pub(crate) fn all_distinct(a: &[Value], meter: &crate::budget::Meter) -> bool {
+    let mut seen: std::collections::HashMap<u64, Vec<usize>> =
+        std::collections::HashMap::with_capacity(a.len());
+    for (i, x) in a.iter().enumerate() {
+        if !meter.step(1) {
+            return false;
+        }
+        let bucket = seen.entry(json_hash(x)).or_default();
+        if bucket.iter().any(|&j| json_eq(&a[j], x)) {
+            return false;
+        }
+        bucket.push(i);
+    }
+    true
+}

@@ -46,11 +46,11 @@
 //! through required properties is rejected there with [`SchemaError::UnboundedRecursion`].
 //!
 //! # Limits
-//! - `pattern` is best effort. A small generator handles literals, `.`, classes (`[a-z]`,
-//!   `[^...]`, `\d \w \s \D \W \S`), groups, alternation, `^`/`$`, and the quantifiers
-//!   `* + ? {n} {n,} {n,m}` (lazy or possessive suffixes ignored); `\b` is treated as empty.
-//!   Back-references, look-around, `\p{..}` and POSIX classes are not supported: the value
-//!   is then a plain string that may not match. Only the first `pattern` in an `allOf` is used.
+//! - `pattern` is parsed by `regex-syntax` (the `regex` crate's parser: Unicode classes,
+//!   POSIX classes, counted repetition, alternation, anchors and word boundaries).
+//!   Back-references and look-around are not regular and are not supported: the value is
+//!   then a plain string, which the final validation usually rejects. Only the first
+//!   `pattern` in an `allOf` is used.
 //! - The internal validator that checks candidates (and decides `oneOf` exclusivity, `not`,
 //!   `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`) ignores `pattern`, `format`
 //!   and which keys `patternProperties` regexes match; a value that conflicts only there
@@ -61,9 +61,17 @@
 //! - `unevaluatedProperties`/`unevaluatedItems`, `$dynamicRef`, `contentEncoding`/
 //!   `contentSchema`, and remote (`http://...`) references are not supported; such refs are
 //!   [`SchemaError::UnresolvableRef`].
-//! - Strings are ASCII. `minLength` and `minItems`/`minProperties` above 65 536 / 4 096 are
+//! - Strings are ASCII where the schema allows. `minItems`/`minProperties` above 4 096 are
 //!   reported as unsatisfiable rather than built. Integers stay within i64; numbers within
 //!   ±10^15.
+//!
+//! # Budget
+//! Every generation runs within a [`Budget`]: the instance's size in bytes of JSON, the
+//! steps taken (values, `allOf`/`$ref` hops, validation nodes, pattern characters,
+//! uniqueness checks), a deadline and a cancel flag. Sizes are checked before anything is
+//! built (a `minLength` or a `pattern`'s shortest match that cannot fit is refused at
+//! once), `uniqueItems` is checked by hashing, and the first limit hit ends the
+//! generation with [`SchemaError::OverBudget`], naming the limit and the instance location.
 //! - A format combined with a length range it cannot meet falls back to a plain string of the
 //!   right length.
 
@@ -92,8 +100,6 @@ pub(crate) const HARD_DEPTH_MARGIN: usize = 48;
 pub(crate) const MAX_NESTING: usize = 128;
 /// Values generated per top-level call before giving up (bounds retries on narrow schemas).
 pub(crate) const FUEL: u32 = 50_000;
-/// Largest `minLength` that is built rather than reported as unsatisfiable.
-pub(crate) const MAX_STRING_LEN: u64 = 65_536;
 /// Largest `minItems` / `minProperties` that is built rather than reported as unsatisfiable.
 pub(crate) const MAX_COUNT: u64 = 4_096;
 /// Largest `multipleOf` step turned into an integer step.
@@ -125,6 +131,9 @@ pub enum SchemaError {
     UnboundedRecursion(String),
     /// The schema, or a subschema, is not an object or boolean, or a keyword has the wrong shape.
     InvalidSchema(String),
+    /// The instance would exceed the [`Budget`] (size, work, time) or was cancelled; `at`
+    /// is the instance location being generated (`/items/17`).
+    OverBudget { limit: Limit, at: String },
 }
 
 impl fmt::Display for SchemaError {
@@ -134,6 +143,13 @@ impl fmt::Display for SchemaError {
             SchemaError::Unsatisfiable(why) => write!(f, "unsatisfiable schema: {why}"),
             SchemaError::UnboundedRecursion(why) => write!(f, "recursion cannot terminate: {why}"),
             SchemaError::InvalidSchema(why) => write!(f, "invalid schema: {why}"),
+            SchemaError::OverBudget { limit, at } => {
+                write!(
+                    f,
+                    "over the reply budget: {limit} (generating {})",
+                    if at.is_empty() { "/" } else { at }
+                )
+            }
         }
     }
 }
@@ -145,7 +161,9 @@ impl SchemaError {
     fn is_soft(&self) -> bool {
         match self {
             SchemaError::Unsatisfiable(_) | SchemaError::UnboundedRecursion(_) => true,
-            SchemaError::UnresolvableRef(_) | SchemaError::InvalidSchema(_) => false,
+            SchemaError::UnresolvableRef(_)
+            | SchemaError::InvalidSchema(_)
+            | SchemaError::OverBudget { .. } => false,
         }
     }
 }
@@ -184,15 +202,18 @@ impl<'a> Generator<'a> {
         check(&root, &root, "", 0, &mut refs)?;
         let ref_cost = ref_costs(&root, &refs);
         {
+            let unmetered = Meter::new(&Budget::unlimited());
             let doc = Doc {
                 root: &root,
                 ref_cost: &ref_cost,
+                meter: &unmetered,
             };
             if doc.cost(&root, 0) == INF {
                 let no_recursion: BTreeMap<String, u32> = refs.iter().map(|r| (r.clone(), 0)).collect();
                 let flat = Doc {
                     root: &root,
                     ref_cost: &no_recursion,
+                    meter: &unmetered,
                 };
                 return Err(if flat.cost(&root, 0) == INF {
                     SchemaError::Unsatisfiable("the schema admits no value".into())
@@ -203,8 +224,10 @@ impl<'a> Generator<'a> {
                 });
             }
         }
+        // The `regex` engine: linear-time matching, whatever the pattern.
         let validator = jsonschema::options()
             .should_validate_formats(true)
+            .with_pattern_options(jsonschema::PatternOptions::regex())
             .build(&root)
             .ok()
             .map(Arc::new);
@@ -237,34 +260,37 @@ impl<'a> Generator<'a> {
 
     /// Draw one instance. `rng` drives every choice.
     pub fn generate<R: Rng + ?Sized>(&self, rng: &mut R) -> Result<Value, SchemaError> {
-        self.generate_guided(rng, None, &mut NoOracle)
+        self.generate_guided(rng, None, &mut NoOracle, &Budget::default())
     }
 
     /// Draw one instance that follows `guide` (a sample of the expected output) where it
-    /// validates, asking `oracle` about the choices left open. The schema wins: a guided
-    /// instance the `jsonschema` crate rejects is drawn again, then replaced by an
-    /// unguided one.
+    /// validates, asking `oracle` about the choices left open, within `budget` (every
+    /// attempt together). The schema wins: a guided instance the `jsonschema` crate
+    /// rejects is drawn again, then replaced by an unguided one.
     pub fn generate_guided<R: Rng + ?Sized>(
         &self,
         rng: &mut R,
         guide: Option<&Guide>,
         oracle: &mut dyn Oracle,
+        budget: &Budget,
     ) -> Result<Value, SchemaError> {
+        let meter = Meter::new(budget);
         let mut last = None;
         if guide.is_some() || oracle.null_rate().is_some() {
             for _ in 0..GUIDED_TRIES {
-                // A guided walk that fails is not final: the unguided one below may not.
-                if let Ok(v) = self.walk(rng, guide, oracle) {
-                    if self.is_valid(&v) {
-                        return Ok(v);
-                    }
-                    last = Some(v);
+                // A guided walk that fails is not final: the unguided one below may not,
+                // unless the budget is spent.
+                match self.walk(rng, guide, oracle, &meter) {
+                    Ok(v) if self.is_valid(&v) => return Ok(v),
+                    Ok(v) => last = Some(v),
+                    Err(e @ SchemaError::OverBudget { .. }) => return Err(e),
+                    Err(_) => {}
                 }
             }
         }
         // Unguided draws, best effort: the first that validates, else the last.
         for _ in 0..UNGUIDED_TRIES {
-            let v = self.walk(rng, None, &mut NoOracle)?;
+            let v = self.walk(rng, None, &mut NoOracle, &meter)?;
             if self.is_valid(&v) {
                 return Ok(v);
             }
@@ -278,22 +304,35 @@ impl<'a> Generator<'a> {
         rng: &mut R,
         guide: Option<&Guide>,
         oracle: &mut dyn Oracle,
+        meter: &Meter,
     ) -> Result<Value, SchemaError> {
+        // Each attempt's output is counted afresh; work and time accumulate.
+        meter.reset_bytes();
         let mut run = Run {
             doc: Doc {
                 root: &self.root,
                 ref_cost: &self.ref_cost,
+                meter,
             },
             rng,
             oracle,
             fuel: FUEL,
             max_depth: self.max_depth,
+            path: Vec::new(),
+            over_at: None,
         };
         let at = run::At {
             guide,
             ..run::At::top()
         };
-        run.value(&[&*self.root], at, 0)
+        let value = run.value(&[&*self.root], at, 0);
+        match meter.limit() {
+            Some(limit) => Err(SchemaError::OverBudget {
+                limit,
+                at: run.over_at.take().unwrap_or_default(),
+            }),
+            None => value,
+        }
     }
 }
 
@@ -315,14 +354,17 @@ pub fn openapi_to_json_schema(schema: &Value) -> Value {
     convert_openapi(schema, 0)
 }
 
+use budget::Meter;
 use check::check;
 use doc::{Doc, ref_costs};
 use openapi::convert_openapi;
 use run::Run;
 
+pub use budget::{Budget, Limit};
 pub use guide::{Guide, NoOracle, Oracle, Site, key_matches};
 pub use words::name_tokens;
 
+mod budget;
 mod check;
 mod doc;
 mod guide;
@@ -425,9 +467,11 @@ mod tests {
     fn internal_validator() {
         let root = json!({"$defs": {"A": {"type": "integer", "minimum": 2}}});
         let env = BTreeMap::new();
+        let meter = Meter::new(&Budget::unlimited());
         let doc = Doc {
             root: &root,
             ref_cost: &env,
+            meter: &meter,
         };
         let one_of = json!({"oneOf": [{"type": "number"}, {"type": "integer"}]});
         assert!(doc.valid(&json!(1.5), &one_of, 0));

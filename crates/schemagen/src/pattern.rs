@@ -1,25 +1,31 @@
-//! A tiny generator for simple regular expressions.
+//! Strings for `pattern`: the regular expression is parsed by `regex-syntax` (the `regex`
+//! crate's parser) and walked to emit a matching string, with dictionary words for letter
+//! runs so values read naturally. Back-references and look-around are not regular and
+//! `regex-syntax` refuses them: such patterns are reported unsupported.
+//!
+//! Work is bounded: the pattern's shortest match is known before anything is emitted (a
+//! pattern whose shortest match exceeds the budget is refused at once), every emitted
+//! character is metered, and an attempt stops at the length cap.
 
 use rand::Rng;
 use rand::seq::SliceRandom;
+use regex_syntax::hir::{Class, Hir, HirKind};
 
 use super::words::ALL_LISTS;
+use crate::budget::Meter;
 
 /// Repetitions an unbounded quantifier adds beyond its minimum, in normal mode.
 const SPREAD: u32 = 3;
-/// Largest `{n}` accepted.
-const MAX_REPEAT: u32 = 1000;
+/// Longest pattern source parsed.
+const MAX_PATTERN: usize = 4096;
 
 #[derive(Debug, Clone)]
 enum Node {
-    Literal(char),
-    /// Inclusive ranges; `negated` for `[^...]`.
-    Class {
-        ranges: Vec<(char, char)>,
-        negated: bool,
-    },
-    /// Alternatives, each a sequence.
-    Group(Vec<Vec<Node>>),
+    Literal(String),
+    /// Inclusive ranges (already resolved: negation, Unicode classes).
+    Class(Vec<(char, char)>),
+    Concat(Vec<Node>),
+    Alt(Vec<Node>),
     Repeat {
         node: Box<Node>,
         min: u32,
@@ -39,21 +45,88 @@ enum Mode {
     Longer(usize),
 }
 
-/// Whether `pattern` uses only the syntax this generator follows.
-pub(crate) fn supported(pattern: &str) -> bool {
-    Parser::new(pattern).parse().is_some()
+/// A parsed pattern and the length of its shortest match, in characters (bytes for ASCII).
+struct Parsed {
+    root: Node,
+    min_len: Option<usize>,
 }
 
-/// A string matching `pattern` with a length in `[min, max]`, or `None` when the pattern
-/// uses unsupported syntax or no attempt fits.
+fn parse(pattern: &str) -> Option<Parsed> {
+    if pattern.len() > MAX_PATTERN {
+        return None;
+    }
+    let hir = regex_syntax::ParserBuilder::new()
+        .nest_limit(64)
+        .build()
+        .parse(pattern)
+        .ok()?;
+    let min_len = hir.properties().minimum_len();
+    Some(Parsed {
+        root: node(&hir),
+        min_len,
+    })
+}
+
+fn node(hir: &Hir) -> Node {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => Node::Empty,
+        HirKind::Literal(lit) => Node::Literal(String::from_utf8_lossy(&lit.0).into_owned()),
+        HirKind::Class(Class::Unicode(c)) => {
+            Node::Class(c.ranges().iter().map(|r| (r.start(), r.end())).collect())
+        }
+        HirKind::Class(Class::Bytes(c)) => Node::Class(
+            c.ranges()
+                .iter()
+                .filter(|r| r.start() < 0x80)
+                .map(|r| (r.start() as char, (r.end().min(0x7f)) as char))
+                .collect(),
+        ),
+        HirKind::Repetition(r) => Node::Repeat {
+            node: Box::new(node(&r.sub)),
+            min: r.min,
+            max: r.max,
+        },
+        HirKind::Capture(c) => node(&c.sub),
+        HirKind::Concat(items) => Node::Concat(items.iter().map(node).collect()),
+        HirKind::Alternation(items) => Node::Alt(items.iter().map(node).collect()),
+    }
+}
+
+/// Whether `pattern` uses syntax this generator follows.
+pub(crate) fn supported(pattern: &str) -> bool {
+    parse(pattern).is_some()
+}
+
+/// What a pattern attempt came to.
+pub(crate) enum Outcome {
+    Matched(String),
+    /// The pattern cannot be followed (unsupported syntax, or no attempt fit the lengths).
+    Unsupported,
+    /// The shortest match is longer than `cap`: no string fits.
+    TooLong {
+        shortest: usize,
+    },
+}
+
+/// A string matching `pattern` with a length in `[min, max]` (and at most `cap`
+/// characters, the budget left), metered by `meter`.
 pub(crate) fn generate<R: Rng + ?Sized>(
     pattern: &str,
     min: usize,
     max: Option<usize>,
+    cap: usize,
+    meter: &Meter,
     rng: &mut R,
-) -> Option<String> {
-    let alternatives = Parser::new(pattern).parse()?;
-    let root = Node::Group(alternatives);
+) -> Outcome {
+    let Some(parsed) = parse(pattern) else {
+        return Outcome::Unsupported;
+    };
+    let limit = max.map_or(cap, |m| m.min(cap));
+    match parsed.min_len {
+        Some(shortest) if shortest > cap => return Outcome::TooLong { shortest },
+        None => return Outcome::TooLong { shortest: usize::MAX },
+        Some(_) => {}
+    }
     let modes = [
         Mode::Normal,
         Mode::Normal,
@@ -69,63 +142,83 @@ pub(crate) fn generate<R: Rng + ?Sized>(
         Mode::Normal,
     ];
     for mode in modes {
-        let mut out = String::new();
-        if !emit(&root, mode, rng, &mut out) {
-            return None;
+        let mut out = Emit {
+            text: String::new(),
+            len: 0,
+            limit,
+            meter,
+        };
+        if !out.emit(&parsed.root, mode, rng) {
+            if meter.tripped() {
+                return Outcome::Unsupported;
+            }
+            continue;
         }
-        let n = out.chars().count();
-        if n >= min && max.is_none_or(|m| n <= m) {
-            return Some(out);
+        if out.len >= min && out.len <= limit {
+            return Outcome::Matched(out.text);
         }
     }
-    None
+    Outcome::Unsupported
 }
 
-fn emit<R: Rng + ?Sized>(node: &Node, mode: Mode, rng: &mut R, out: &mut String) -> bool {
-    match node {
-        Node::Empty => true,
-        Node::Literal(c) => {
-            out.push(*c);
-            true
+/// The string being emitted, with its length cap.
+struct Emit<'m> {
+    text: String,
+    /// Characters in `text`.
+    len: usize,
+    limit: usize,
+    meter: &'m Meter,
+}
+
+impl Emit<'_> {
+    fn push(&mut self, s: &str) -> bool {
+        let n = s.chars().count();
+        if self.len + n > self.limit || !self.meter.step(n as u64) {
+            return false;
         }
-        Node::Class { ranges, negated } => match class_char(ranges, *negated, rng) {
-            Some(c) => {
-                out.push(c);
-                true
-            }
-            None => false,
-        },
-        Node::Group(alts) => match alts.choose(rng) {
-            Some(seq) => seq.iter().all(|n| emit(n, mode, rng, out)),
-            None => true,
-        },
-        Node::Repeat { node, min, max } => {
-            let n = match mode {
-                Mode::Shortest => *min,
-                Mode::Longer(want) => {
-                    let want = u32::try_from(want).unwrap_or(MAX_REPEAT).min(MAX_REPEAT);
-                    let n = min.saturating_add(want);
-                    max.map_or(n, |m| n.min(m))
-                }
-                Mode::Normal => {
-                    let hi = max.map_or(min + SPREAD, |m| m.min(min + SPREAD));
-                    if let Node::Class {
-                        ranges,
-                        negated: false,
-                    } = node.as_ref()
-                    {
-                        if rng.gen_bool(0.7) {
-                            let longest = max.map_or(min + 9, |m| m.min(min + 9));
-                            if let Some(w) = word_in_class(ranges, *min, longest, rng) {
-                                out.push_str(&w);
-                                return true;
+        self.text.push_str(s);
+        self.len += n;
+        true
+    }
+
+    fn emit<R: Rng + ?Sized>(&mut self, node: &Node, mode: Mode, rng: &mut R) -> bool {
+        match node {
+            Node::Empty => true,
+            Node::Literal(s) => self.push(s),
+            Node::Class(ranges) => match class_char(ranges, rng) {
+                Some(c) => self.push(c.encode_utf8(&mut [0; 4])),
+                None => false,
+            },
+            Node::Concat(items) => items.iter().all(|n| self.emit(n, mode, rng)),
+            Node::Alt(alts) => match alts.choose(rng) {
+                Some(n) => self.emit(n, mode, rng),
+                None => true,
+            },
+            Node::Repeat { node, min, max } => {
+                let n = match mode {
+                    Mode::Shortest => *min,
+                    Mode::Longer(want) => {
+                        let want = u32::try_from(want).unwrap_or(u32::MAX);
+                        let n = min.saturating_add(want);
+                        max.map_or(n, |m| n.min(m))
+                    }
+                    Mode::Normal => {
+                        let hi =
+                            max.map_or(min.saturating_add(SPREAD), |m| m.min(min.saturating_add(SPREAD)));
+                        if let Node::Class(ranges) = node.as_ref() {
+                            if rng.gen_bool(0.7) {
+                                let longest =
+                                    max.map_or(min.saturating_add(9), |m| m.min(min.saturating_add(9)));
+                                if let Some(w) = word_in_class(ranges, *min, longest, rng) {
+                                    return self.push(&w);
+                                }
                             }
                         }
+                        rng.gen_range(*min..=hi.max(*min))
                     }
-                    rng.gen_range(*min..=hi.max(*min))
-                }
-            };
-            (0..n).all(|_| emit(node, mode, rng, out))
+                };
+                (0..n).all(|_| self.emit(node, mode, rng))
+            }
         }
     }
 }
@@ -152,22 +245,20 @@ fn word_in_class<R: Rng + ?Sized>(
     None
 }
 
-fn class_char<R: Rng + ?Sized>(ranges: &[(char, char)], negated: bool, rng: &mut R) -> Option<char> {
+/// A character from `ranges`, preferring ones that read well: lower-case letters, then
+/// other ASCII letters and digits, then printable ASCII, then anything.
+fn class_char<R: Rng + ?Sized>(ranges: &[(char, char)], rng: &mut R) -> Option<char> {
     let inside = |c: char| ranges.iter().any(|(a, b)| *a <= c && c <= *b);
-    if negated {
-        let pool: Vec<char> = ('a'..='z')
-            .chain('0'..='9')
-            .chain('A'..='Z')
-            .chain("-_.,:;!?#%&*+=~ ".chars())
-            .filter(|c| !inside(*c))
-            .collect();
-        // Prefer letters, which read better, when any are allowed.
-        let letters: Vec<char> = pool.iter().copied().filter(char::is_ascii_lowercase).collect();
-        return if letters.is_empty() {
-            pool.choose(rng).copied()
-        } else {
-            letters.choose(rng).copied()
-        };
+    let pools: [&dyn Fn(char) -> bool; 3] = [
+        &|c: char| c.is_ascii_lowercase(),
+        &|c: char| c.is_ascii_alphanumeric(),
+        &|c: char| c.is_ascii_graphic() || c == ' ',
+    ];
+    for keep in pools {
+        let pool: Vec<char> = (' '..='~').filter(|c| keep(*c) && inside(*c)).collect();
+        if let Some(c) = pool.choose(rng) {
+            return Some(*c);
+        }
     }
     let weights: Vec<u32> = ranges
         .iter()
@@ -188,293 +279,30 @@ fn class_char<R: Rng + ?Sized>(ranges: &[(char, char)], negated: bool, rng: &mut
     ranges.first().map(|(a, _)| *a)
 }
 
-struct Parser {
-    chars: Vec<char>,
-    pos: usize,
-    depth: usize,
-    /// Set by syntax errors found where parsing otherwise continues.
-    invalid: bool,
-}
-
-impl Parser {
-    fn new(pattern: &str) -> Self {
-        Parser {
-            chars: pattern.chars().collect(),
-            pos: 0,
-            depth: 0,
-            invalid: false,
-        }
-    }
-
-    fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
-    }
-
-    fn next(&mut self) -> Option<char> {
-        let c = self.peek();
-        self.pos += 1;
-        c
-    }
-
-    fn parse(mut self) -> Option<Vec<Vec<Node>>> {
-        let alts = self.alternation()?;
-        (self.pos >= self.chars.len() && !self.invalid).then_some(alts)
-    }
-
-    fn alternation(&mut self) -> Option<Vec<Vec<Node>>> {
-        self.depth += 1;
-        if self.depth > 64 {
-            return None;
-        }
-        let mut alts = vec![self.sequence()?];
-        while self.peek() == Some('|') {
-            self.pos += 1;
-            alts.push(self.sequence()?);
-        }
-        self.depth -= 1;
-        Some(alts)
-    }
-
-    fn sequence(&mut self) -> Option<Vec<Node>> {
-        let mut seq = Vec::new();
-        while let Some(c) = self.peek() {
-            if c == '|' || c == ')' {
-                break;
-            }
-            let atom = self.atom()?;
-            let atom = self.quantified(atom)?;
-            seq.push(atom);
-        }
-        Some(seq)
-    }
-
-    fn atom(&mut self) -> Option<Node> {
-        match self.next()? {
-            '^' | '$' => Some(Node::Empty),
-            '.' => Some(Node::Class {
-                ranges: vec![('a', 'z')],
-                negated: false,
-            }),
-            '(' => {
-                if self.peek() == Some('?') {
-                    self.pos += 1;
-                    match self.next()? {
-                        ':' => {}
-                        'P' if self.peek() == Some('<') => {
-                            self.pos += 1;
-                            self.skip_name()?;
-                        }
-                        '<' if !matches!(self.peek(), Some('=' | '!')) => self.skip_name()?,
-                        // Look-around, flags, comments: not supported.
-                        _ => return None,
-                    }
-                }
-                let alts = self.alternation()?;
-                (self.next()? == ')').then_some(Node::Group(alts))
-            }
-            '[' => self.class(),
-            '\\' => self.escape(false).map(|e| match e {
-                Escape::Char(c) => Node::Literal(c),
-                Escape::Class(ranges, negated) => Node::Class { ranges, negated },
-                Escape::Empty => Node::Empty,
-            }),
-            '*' | '+' | '?' | ')' => None,
-            '{' => {
-                // A `{` that is not a valid quantifier is a literal in most dialects.
-                Some(Node::Literal('{'))
-            }
-            c => Some(Node::Literal(c)),
-        }
-    }
-
-    fn skip_name(&mut self) -> Option<()> {
-        while self.next()? != '>' {}
-        Some(())
-    }
-
-    fn quantified(&mut self, atom: Node) -> Option<Node> {
-        let (min, max) = match self.peek() {
-            Some('*') => {
-                self.pos += 1;
-                (0, None)
-            }
-            Some('+') => {
-                self.pos += 1;
-                (1, None)
-            }
-            Some('?') => {
-                self.pos += 1;
-                (0, Some(1))
-            }
-            Some('{') => match self.braces() {
-                Some(q) => q,
-                None => return Some(atom),
-            },
-            _ => return Some(atom),
-        };
-        // Lazy (`*?`) and possessive (`*+`) suffixes change matching, not the language.
-        if matches!(self.peek(), Some('?' | '+')) {
-            self.pos += 1;
-        }
-        // A further quantifier (`a**`) is a syntax error in ECMA-262.
-        if matches!(self.peek(), Some('*' | '+' | '?')) {
-            return None;
-        }
-        if matches!(atom, Node::Empty) {
-            return Some(atom);
-        }
-        Some(Node::Repeat {
-            node: Box::new(atom),
-            min,
-            max,
-        })
-    }
-
-    /// `{n}`, `{n,}`, `{n,m}`; `None` (and no input consumed) when not a quantifier.
-    fn braces(&mut self) -> Option<(u32, Option<u32>)> {
-        let start = self.pos;
-        self.pos += 1;
-        let lo = self.number();
-        let result = match (lo, self.next()) {
-            (Some(n), Some('}')) => Some((n, Some(n))),
-            (Some(n), Some(',')) => match (self.number(), self.next()) {
-                (Some(m), Some('}')) if m >= n => Some((n, Some(m))),
-                (Some(_), Some('}')) => {
-                    // `{2,1}`: numbers out of order is a syntax error, not a literal.
-                    self.invalid = true;
-                    None
-                }
-                (None, Some('}')) => Some((n, None)),
-                _ => None,
-            },
-            _ => None,
-        };
-        if result.is_none() {
-            self.pos = start;
-        }
-        result
-    }
-
-    fn number(&mut self) -> Option<u32> {
-        let start = self.pos;
-        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
-            self.pos += 1;
-        }
-        let digits: String = self.chars.get(start..self.pos)?.iter().collect();
-        digits.parse::<u32>().ok().filter(|n| *n <= MAX_REPEAT)
-    }
-
-    fn class(&mut self) -> Option<Node> {
-        let negated = self.peek() == Some('^');
-        if negated {
-            self.pos += 1;
-        }
-        let mut ranges = Vec::new();
-        let mut first = true;
-        loop {
-            let c = self.next()?;
-            if c == ']' && !first {
-                break;
-            }
-            first = false;
-            let lo = match c {
-                '[' if self.peek() == Some(':') => return None,
-                '\\' => match self.escape(true)? {
-                    Escape::Char(c) => c,
-                    Escape::Class(mut r, false) => {
-                        ranges.append(&mut r);
-                        continue;
-                    }
-                    // `[\D]`-style negations inside a class: not supported.
-                    Escape::Class(_, true) | Escape::Empty => return None,
-                },
-                c => c,
-            };
-            if self.peek() == Some('-') && self.chars.get(self.pos + 1).is_some_and(|c| *c != ']') {
-                self.pos += 1;
-                let hi = match self.next()? {
-                    '\\' => match self.escape(true)? {
-                        Escape::Char(c) => c,
-                        _ => return None,
-                    },
-                    c => c,
-                };
-                if hi < lo {
-                    return None;
-                }
-                ranges.push((lo, hi));
-            } else {
-                ranges.push((lo, lo));
-            }
-        }
-        Some(Node::Class { ranges, negated })
-    }
-
-    fn escape(&mut self, in_class: bool) -> Option<Escape> {
-        let digit = vec![('0', '9')];
-        let word = vec![('a', 'z'), ('A', 'Z'), ('0', '9'), ('_', '_')];
-        let space = vec![(' ', ' ')];
-        Some(match self.next()? {
-            'd' => Escape::Class(digit, false),
-            'D' => Escape::Class(digit, true),
-            'w' => Escape::Class(word, false),
-            'W' => Escape::Class(word, true),
-            's' => Escape::Class(space, false),
-            'S' => Escape::Class(vec![(' ', ' '), ('\t', '\r')], true),
-            'b' if in_class => Escape::Char('\u{8}'),
-            'b' => Escape::Empty,
-            // Non-boundaries, Unicode properties, named back-references and non-ECMA anchors.
-            'B' | 'p' | 'P' | 'k' | 'A' | 'z' | 'Z' | 'G' => return None,
-            '1'..='9' => return None,
-            't' => Escape::Char('\t'),
-            'n' => Escape::Char('\n'),
-            'r' => Escape::Char('\r'),
-            'f' => Escape::Char('\u{c}'),
-            'v' => Escape::Char('\u{b}'),
-            '0' => Escape::Char('\0'),
-            'x' => Escape::Char(self.hex(2)?),
-            'u' => {
-                if self.peek() == Some('{') {
-                    self.pos += 1;
-                    let start = self.pos;
-                    while self.peek().is_some_and(|c| c != '}') {
-                        self.pos += 1;
-                    }
-                    let digits: String = self.chars.get(start..self.pos)?.iter().collect();
-                    self.pos += 1;
-                    Escape::Char(char::from_u32(u32::from_str_radix(&digits, 16).ok()?)?)
-                } else {
-                    Escape::Char(self.hex(4)?)
-                }
-            }
-            c if c.is_ascii_alphanumeric() => return None,
-            c => Escape::Char(c),
-        })
-    }
-
-    fn hex(&mut self, n: usize) -> Option<char> {
-        let digits: String = self.chars.get(self.pos..self.pos + n)?.iter().collect();
-        self.pos += n;
-        char::from_u32(u32::from_str_radix(&digits, 16).ok()?)
-    }
-}
-
-enum Escape {
-    Char(char),
-    Class(Vec<(char, char)>, bool),
-    Empty,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::budget::Budget;
     use rand::SeedableRng;
     use rand::rngs::SmallRng;
 
+    fn one(p: &str, min: usize, max: Option<usize>, rng: &mut SmallRng) -> Option<String> {
+        let meter = Meter::new(&Budget::default());
+        match generate(p, min, max, 1 << 20, &meter, rng) {
+            Outcome::Matched(s) => Some(s),
+            Outcome::Unsupported | Outcome::TooLong { .. } => None,
+        }
+    }
+
     fn sample(p: &str) -> Vec<String> {
         let mut rng = SmallRng::seed_from_u64(7);
+        let re = regex::Regex::new(p).expect("test pattern");
         (0..50)
-            .map(|_| generate(p, 0, None, &mut rng).unwrap_or_else(|| panic!("{p} unsupported")))
+            .map(|_| {
+                let s = one(p, 0, None, &mut rng).unwrap_or_else(|| panic!("{p} unsupported"));
+                assert!(re.is_match(&s), "{p}: {s:?} does not match");
+                s
+            })
             .collect()
     }
 
@@ -496,21 +324,24 @@ mod tests {
         }
     }
 
-    /// Alternation, groups, optional parts and negated classes.
+    /// Alternation, groups, optional parts, negated and Unicode classes; readable output.
     #[test]
     fn groups_and_alternation() {
         for s in sample(r"^(foo|bar)-[^0-9]{2}x?$") {
             assert!(s.starts_with("foo-") || s.starts_with("bar-"), "{s}");
-            assert!(!s[4..6].chars().any(|c| c.is_ascii_digit()), "{s}");
         }
+        for s in sample(r"^\p{L}+\.\w{2,4}$") {
+            assert!(s.is_ascii(), "{s}");
+        }
+        sample("^[[:alpha:]]{3}.$");
     }
 
-    /// Unsupported syntax is reported rather than guessed.
+    /// Back-references and look-around are reported rather than guessed.
     #[test]
     fn unsupported() {
         let mut rng = SmallRng::seed_from_u64(1);
-        for p in [r"(a)\1", "(?=a)b", r"\p{L}+", "[[:alpha:]]", "a{2,1}", "(", "a)"] {
-            assert!(generate(p, 0, None, &mut rng).is_none(), "{p}");
+        for p in [r"(a)\1", "(?=a)b", "a{2,1}", "(", "a)"] {
+            assert!(one(p, 0, None, &mut rng).is_none(), "{p}");
         }
     }
 
@@ -519,10 +350,31 @@ mod tests {
     fn respects_length() {
         let mut rng = SmallRng::seed_from_u64(3);
         for _ in 0..50 {
-            let s = generate("^[a-z]+$", 1, Some(10), &mut rng).expect("fits");
+            let s = one("^[a-z]+$", 1, Some(10), &mut rng).expect("fits");
             assert!((1..=10).contains(&s.len()), "{s}");
-            let s = generate("^x*$", 12, Some(14), &mut rng).expect("fits");
+            let s = one("^x*$", 12, Some(14), &mut rng).expect("fits");
             assert!((12..=14).contains(&s.len()), "{s}");
         }
+    }
+
+    /// A pattern whose shortest match is beyond the cap is refused before any work.
+    #[test]
+    fn nested_counts_are_refused_up_front() {
+        let mut rng = SmallRng::seed_from_u64(1);
+        let meter = Meter::new(&Budget::default());
+        let started = std::time::Instant::now();
+        match generate(
+            "^(((a{1000}){1000}){1000}){1000}$",
+            0,
+            None,
+            1 << 22,
+            &meter,
+            &mut rng,
+        ) {
+            Outcome::TooLong { shortest } => assert_eq!(shortest, 1_000_000_000_000),
+            _ => panic!("not refused"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        assert_eq!(meter.steps(), 0);
     }
 }

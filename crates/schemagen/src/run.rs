@@ -139,11 +139,57 @@ pub(crate) struct Run<'g, 'r, R: Rng + ?Sized> {
     /// Values left to generate before giving up; keeps retries on narrow schemas bounded.
     pub(crate) fuel: u32,
     pub(crate) max_depth: usize,
+    /// The instance location being generated (`["items", "17"]`), for budget errors.
+    pub(crate) path: Vec<String>,
+    /// Where the budget ran out, recorded when it first did.
+    pub(crate) over_at: Option<String>,
 }
 
 impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
     /// A value satisfying every schema in `schemas`, checked before it is returned.
     pub(crate) fn value(
+        &mut self,
+        schemas: &[&'g Value],
+        at: At<'_>,
+        depth: usize,
+    ) -> Result<Value, SchemaError> {
+        let v = self.value_unmetered(schemas, at, depth);
+        self.check_budget()?;
+        // The value's own bytes (strings count as they are built); containers add their
+        // punctuation.
+        let own = match &v {
+            Ok(Value::String(_)) | Err(_) => 0,
+            Ok(Value::Number(n)) => n.to_string().len(),
+            Ok(_) => 2,
+        };
+        if !self.doc.meter.bytes(own) {
+            self.check_budget()?;
+        }
+        v
+    }
+
+    /// The budget as an error, once it has run out.
+    pub(crate) fn check_budget(&mut self) -> Result<(), SchemaError> {
+        match self.doc.meter.limit() {
+            None => Ok(()),
+            Some(limit) => {
+                let path = &self.path;
+                let at = self.over_at.get_or_insert_with(|| {
+                    path.iter().fold(String::new(), |mut s, seg| {
+                        s.push('/');
+                        s.push_str(seg);
+                        s
+                    })
+                });
+                Err(SchemaError::OverBudget {
+                    limit,
+                    at: at.clone(),
+                })
+            }
+        }
+    }
+
+    fn value_unmetered(
         &mut self,
         schemas: &[&'g Value],
         at: At<'_>,
@@ -249,6 +295,10 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
             return Err(SchemaError::UnboundedRecursion(
                 "$ref/allOf chain does not reach a schema".into(),
             ));
+        }
+        // Each hop is work: `allOf` of `$ref`s can double at every level.
+        if !self.doc.meter.step(1) {
+            return self.check_budget();
         }
         let m = match s {
             Value::Bool(true) => return Ok(()),
@@ -683,12 +733,27 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
                 )));
             }
         }
-        if min > MAX_STRING_LEN {
-            return Err(SchemaError::Unsatisfiable(format!(
-                "minLength {min} is beyond what the mock builds"
-            )));
-        }
         let (min, max) = (to_usize(min), max.map(to_usize));
+        // The shortest allowed string must fit the budget left; refuse before building it.
+        if min.saturating_add(2) > self.doc.meter.bytes_left() {
+            self.doc.meter.bytes(min.saturating_add(2));
+            self.check_budget()?;
+        }
+        let s = self.string_unmetered(parts, hint, site, min, max)?;
+        if !self.doc.meter.bytes(s.len() + 2) || !self.doc.meter.step(1) {
+            self.check_budget()?;
+        }
+        Ok(s)
+    }
+
+    fn string_unmetered(
+        &mut self,
+        parts: &[&'g Obj],
+        hint: Option<&str>,
+        site: Site<'_>,
+        min: usize,
+        max: Option<usize>,
+    ) -> Result<String, SchemaError> {
         let fits = |s: &str| {
             let n = s.chars().count();
             n >= min && max.is_none_or(|m| n <= m)
@@ -707,8 +772,15 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
             .iter()
             .find_map(|p| p.get("pattern").and_then(Value::as_str))
         {
-            if let Some(s) = pattern::generate(p, min, max, self.rng) {
-                return Ok(s);
+            let cap = self.doc.meter.bytes_left().saturating_sub(2);
+            match pattern::generate(p, min, max, cap, self.doc.meter, self.rng) {
+                pattern::Outcome::Matched(s) => return Ok(s),
+                pattern::Outcome::TooLong { shortest } => {
+                    // No string matching the pattern fits in the budget.
+                    self.doc.meter.bytes(shortest);
+                    self.check_budget()?;
+                }
+                pattern::Outcome::Unsupported => self.check_budget()?,
             }
         }
         if let Some(f) = parts.iter().find_map(|p| p.get("format").and_then(Value::as_str)) {
@@ -830,7 +902,8 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
         let unique = parts
             .iter()
             .any(|p| p.get("uniqueItems") == Some(&Value::Bool(true)));
-        let mut out: Vec<Value> = Vec::with_capacity(len);
+        let mut out: Vec<Value> = Vec::with_capacity(len.min(1024));
+        let mut seen = Seen::default();
         for i in 0..len {
             let mut subs: Vec<&'g Value> = parts.iter().filter_map(|p| item_schema(p, i)).collect();
             if contains_at == Some(i) {
@@ -845,17 +918,23 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
                 in_item: true,
             };
             let mut got = None;
+            self.path.push(i.to_string());
             for _ in 0..if unique { 8 } else { 1 } {
                 match self.value(&subs, item_at, depth + 1) {
-                    Ok(v) if unique && out.iter().any(|x| json_eq(x, &v)) => {}
+                    Ok(v) if unique && !seen.is_new(&v, &out, self.doc.meter) => {}
                     Ok(v) => {
                         got = Some(v);
                         break;
                     }
                     Err(e) if e.is_soft() && i >= min && self.fuel > 0 => break,
-                    Err(e) => return Err(e),
+                    Err(e) => {
+                        self.path.pop();
+                        return Err(e);
+                    }
                 }
             }
+            self.path.pop();
+            self.check_budget()?;
             match got {
                 Some(v) => out.push(v),
                 None if out.len() >= min => break,
@@ -973,7 +1052,13 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
                 continue;
             }
             let subs: Vec<&'g Value> = parts.iter().filter_map(|p| property_schema(p, name)).collect();
-            match self.value(&subs, at.member(name, member, &context), depth + 1) {
+            self.path.push(name.to_string());
+            let got = self.value(&subs, at.member(name, member, &context), depth + 1);
+            self.path.pop();
+            if got.is_ok() && !self.doc.meter.bytes(name.len() + 4) {
+                self.check_budget()?;
+            }
+            match got {
                 Ok(v) => out.push((name.to_string(), v)),
                 Err(e) if !is_required && e.is_soft() && self.fuel > 0 => {}
                 Err(e) => return Err(e),
@@ -984,7 +1069,10 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
                 break;
             }
             let subs: Vec<&'g Value> = parts.iter().filter_map(|p| property_schema(p, name)).collect();
-            match self.value(&subs, at.member(name, None, &context), depth + 1) {
+            self.path.push(name.to_string());
+            let got = self.value(&subs, at.member(name, None, &context), depth + 1);
+            self.path.pop();
+            match got {
                 Ok(v) => out.push((name.to_string(), v)),
                 Err(e) if e.is_soft() && self.fuel > 0 => {}
                 Err(e) => return Err(e),
@@ -1090,7 +1178,10 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
         for _ in 0..16 {
             let from_pattern = self.pick(patterns).copied();
             let key = if let Some((pat, _)) = from_pattern {
-                pattern::generate(pat, 1, Some(24), self.rng)
+                match pattern::generate(pat, 1, Some(24), 24, self.doc.meter, self.rng) {
+                    pattern::Outcome::Matched(s) => Some(s),
+                    pattern::Outcome::Unsupported | pattern::Outcome::TooLong { .. } => None,
+                }
             } else if !names.is_empty() {
                 let at = At {
                     hint: Some("key"),
@@ -1180,5 +1271,25 @@ pub(crate) fn int_hint_range(hint: Option<&str>) -> (i64, i64) {
         (1, 9999)
     } else {
         (0, 100)
+    }
+}
+
+/// The items of an array so far, by hash: a duplicate is found in constant time, with an
+/// exact comparison only on a hash collision.
+#[derive(Default)]
+struct Seen {
+    by_hash: std::collections::HashMap<u64, Vec<usize>>,
+}
+
+impl Seen {
+    /// Whether `v` differs from every item of `out`; if so, it is remembered as the next.
+    fn is_new(&mut self, v: &Value, out: &[Value], meter: &crate::budget::Meter) -> bool {
+        meter.step(1);
+        let bucket = self.by_hash.entry(json_hash(v)).or_default();
+        if bucket.iter().any(|&j| out.get(j).is_some_and(|x| json_eq(x, v))) {
+            return false;
+        }
+        bucket.push(out.len());
+        true
     }
 }

@@ -6,7 +6,7 @@ mod schema_support;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use schema_support::{assert_valid, validator};
-use schemagen::{Dialect, Generator, Guide, NoOracle, Oracle, Site};
+use schemagen::{Budget, Dialect, Generator, Guide, NoOracle, Oracle, Site};
 use serde_json::{Value, json};
 
 /// Parlant 3.3's guideline-matching schema (as google-genai sends it).
@@ -77,7 +77,12 @@ fn follows_a_template() {
     for seed in 0..20 {
         let mut judge = Judge::default();
         let out = generator
-            .generate_guided(&mut SmallRng::seed_from_u64(seed), Some(&guide), &mut judge)
+            .generate_guided(
+                &mut SmallRng::seed_from_u64(seed),
+                Some(&guide),
+                &mut judge,
+                &Budget::default(),
+            )
             .expect("generate");
         assert_valid(&v, &out, "guided");
         let checks = out["checks"].as_array().expect("checks");
@@ -131,7 +136,12 @@ fn schema_wins() {
     let v = validator(&schema);
     for seed in 0..50 {
         let out = generator
-            .generate_guided(&mut SmallRng::seed_from_u64(seed), Some(&guide), &mut NoOracle)
+            .generate_guided(
+                &mut SmallRng::seed_from_u64(seed),
+                Some(&guide),
+                &mut NoOracle,
+                &Budget::default(),
+            )
             .expect("generate");
         assert_valid(&v, &out, "schema wins");
         assert!(out.get("extra").is_none(), "{out}");
@@ -154,7 +164,12 @@ fn coerces_sample_scalars() {
     ]);
     let out = Generator::new(&schema, Dialect::JsonSchema)
         .unwrap()
-        .generate_guided(&mut SmallRng::seed_from_u64(1), Some(&guide), &mut NoOracle)
+        .generate_guided(
+            &mut SmallRng::seed_from_u64(1),
+            Some(&guide),
+            &mut NoOracle,
+            &Budget::default(),
+        )
         .unwrap();
     assert_eq!(out, json!({"a": 7, "b": "5", "c": true}));
 }

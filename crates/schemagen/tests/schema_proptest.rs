@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use schema_support::{as_json_schema, assert_valid, one, validator};
-use schemagen::{Dialect, Generator, Guide, Oracle, Site};
+use schemagen::{Budget, Dialect, Generator, Guide, Oracle, Site};
 use serde_json::{Map, Value, json};
 
 const CASES: u32 = 512;
@@ -374,7 +374,7 @@ proptest! {
         for seed in 0..SEEDS_PER_SCHEMA {
             let mut oracle = answers.clone();
             let instance = generator
-                .generate_guided(&mut SmallRng::seed_from_u64(seed), Some(&guide), &mut oracle)
+                .generate_guided(&mut SmallRng::seed_from_u64(seed), Some(&guide), &mut oracle, &Budget::default())
                 .map_err(|e| TestCaseError::fail(format!("seed {seed}: {e}\nschema: {schema:#}\nguide: {guide:?}")))?;
             assert_valid(&validator, &instance, &format!("seed {seed}, schema {schema:#}, guide {guide:?}"));
         }

@@ -7,7 +7,7 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Answer, Ask, Delivery, Rendered, Structured, ToolDecl, ToolMode, split_chunks, text};
+use super::{Answer, Ask, Delivery, Pieces, Rendered, Structured, ToolDecl, ToolMode, text};
 use crate::body::{Body, json_response};
 use crate::route::ModelCall;
 use schemagen::Dialect;
@@ -168,6 +168,7 @@ fn event(name: &str, data: &Value) -> String {
 
 /// Render an answer as a Messages API reply (whole) or event stream: one content block
 /// for text, one `tool_use` block per call (streamed as `input_json_delta` pieces).
+/// Stream frames are built as they are sent.
 pub fn render(
     ask: &Ask,
     answer: &Answer,
@@ -177,16 +178,15 @@ pub fn render(
 ) -> Rendered {
     let input_tokens = text::count_tokens(&ask.prompt);
     let id = format!("msg_vrtx_shunt{:016x}", rng.r#gen::<u64>());
-    // (the whole block, its streamed start, its delta pieces, their delta type)
-    let mut blocks: Vec<(Value, Value, Vec<String>, &str)> = Vec::new();
+    let mut blocks: Vec<Block> = Vec::new();
     let (output, stop_reason) = match answer {
         Answer::Text(t) | Answer::Json(t) => {
-            blocks.push((
-                json!({"type": "text", "text": t}),
-                json!({"type": "text", "text": ""}),
-                split_chunks(t, chunk_words, matches!(answer, Answer::Json(_))),
-                "text_delta",
-            ));
+            blocks.push(Block {
+                whole: json!({"type": "text", "text": t}),
+                start: json!({"type": "text", "text": ""}),
+                pieces: Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_))),
+                delta: "text_delta",
+            });
             (t.clone(), "end_turn")
         }
         Answer::Calls(calls) => {
@@ -194,31 +194,31 @@ pub fn render(
             for c in calls {
                 let args_text = c.args.to_string();
                 let tool_id = format!("toolu_shunt{}", c.id);
-                blocks.push((
-                    json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": c.args}),
-                    json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": {}}),
-                    split_chunks(&args_text, chunk_words, true),
-                    "input_json_delta",
-                ));
                 output.push_str(&c.name);
                 output.push_str(&args_text);
+                blocks.push(Block {
+                    whole: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": c.args}),
+                    start: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": {}}),
+                    pieces: Pieces::new(args_text, chunk_words, true),
+                    delta: "input_json_delta",
+                });
             }
             (output, "tool_use")
         }
         Answer::Error { .. } => {
-            blocks.push((
-                json!({"type": "text", "text": ""}),
-                json!({"type": "text", "text": ""}),
-                vec![String::new()],
-                "text_delta",
-            ));
+            blocks.push(Block {
+                whole: json!({"type": "text", "text": ""}),
+                start: json!({"type": "text", "text": ""}),
+                pieces: Pieces::new("", chunk_words, false),
+                delta: "text_delta",
+            });
             (String::new(), "end_turn")
         }
     };
     let output_tokens = text::count_tokens(&output);
-    let chunks: usize = blocks.iter().map(|b| b.2.len()).sum();
+    let chunks: usize = blocks.iter().map(|b| b.pieces.chunk_count()).sum();
     if delivery == Delivery::Whole {
-        let content: Vec<Value> = blocks.into_iter().map(|b| b.0).collect();
+        let content: Vec<Value> = blocks.into_iter().map(|b| b.whole).collect();
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": ask.model,
             "content": content, "stop_reason": stop_reason, "stop_sequence": null,
@@ -226,7 +226,7 @@ pub fn render(
         });
         return Rendered {
             content_type: "application/json",
-            frames: vec![Bytes::from(message.to_string())],
+            frames: Box::new(std::iter::once(Bytes::from(message.to_string()))),
             chunks,
         };
     }
@@ -250,45 +250,65 @@ pub fn render(
         event("message_stop", &json!({"type": "message_stop"})),
     ]
     .concat();
-    let mut frames: Vec<Bytes> = Vec::with_capacity(chunks);
-    let last_block = blocks.len().saturating_sub(1);
-    for (index, (_, start, pieces, delta_type)) in blocks.into_iter().enumerate() {
-        let n = pieces.len();
-        for (i, piece) in pieces.into_iter().enumerate() {
-            let mut frame = String::new();
-            if index == 0 && i == 0 {
-                frame.push_str(&head);
+    let mut blocks = blocks
+        .into_iter()
+        .enumerate()
+        .collect::<std::collections::VecDeque<_>>();
+    let mut current: Option<(usize, Block, std::iter::Peekable<Pieces>, bool)> = None;
+    let mut head = Some(head);
+    let frames = std::iter::from_fn(move || {
+        loop {
+            if current.is_none() {
+                let (index, block) = blocks.pop_front()?;
+                let pieces = block.pieces.clone().peekable();
+                current = Some((index, block, pieces, true));
             }
-            if i == 0 {
+            let (index, block, pieces, first) = current.as_mut()?;
+            let Some(piece) = pieces.next() else {
+                current = None;
+                continue;
+            };
+            let mut frame = head.take().unwrap_or_default();
+            if *first {
+                *first = false;
                 frame.push_str(&event(
                     "content_block_start",
-                    &json!({"type": "content_block_start", "index": index, "content_block": start}),
+                    &json!({"type": "content_block_start", "index": index, "content_block": block.start}),
                 ));
             }
-            let delta = if delta_type == "input_json_delta" {
-                json!({"type": delta_type, "partial_json": piece})
+            let delta = if block.delta == "input_json_delta" {
+                json!({"type": block.delta, "partial_json": piece})
             } else {
-                json!({"type": delta_type, "text": piece})
+                json!({"type": block.delta, "text": piece})
             };
             frame.push_str(&event(
                 "content_block_delta",
                 &json!({"type": "content_block_delta", "index": index, "delta": delta}),
             ));
-            if i + 1 == n {
+            if pieces.peek().is_none() {
                 frame.push_str(&event(
                     "content_block_stop",
                     &json!({"type": "content_block_stop", "index": index}),
                 ));
-                if index == last_block {
+                if blocks.is_empty() {
                     frame.push_str(&tail);
                 }
             }
-            frames.push(Bytes::from(frame));
+            return Some(Bytes::from(frame));
         }
-    }
+    });
     Rendered {
         content_type: "text/event-stream",
-        frames,
+        frames: Box::new(frames),
         chunks,
     }
+}
+
+/// One content block of a reply: whole (for a non-streamed reply), its streamed start,
+/// and the pieces its deltas carry.
+struct Block {
+    whole: Value,
+    start: Value,
+    pieces: Pieces,
+    delta: &'static str,
 }

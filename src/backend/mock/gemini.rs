@@ -10,7 +10,7 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Answer, Ask, Delivery, Rendered, Structured, ToolDecl, ToolMode, split_chunks, text};
+use super::{Answer, Ask, Delivery, Pieces, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, text};
 use crate::body::{Body, json_response};
 use crate::route::ModelCall;
 use schemagen::Dialect;
@@ -202,87 +202,108 @@ pub fn render(
     rng: &mut impl Rng,
 ) -> Rendered {
     let prompt_tokens = text::count_tokens(&ask.prompt);
-    let response_id = format!("shunt-{:016x}", rng.r#gen::<u64>());
+    let envelope = Envelope {
+        model: ask.model.clone(),
+        created: crate::clock::now_rfc3339(),
+        response_id: format!("shunt-{:016x}", rng.r#gen::<u64>()),
+        prompt_tokens,
+        out_tokens: 0,
+        delivery,
+    };
     // Each chunk is a list of parts: a piece of text, or every function call at once.
-    let (chunks, output): (Vec<Vec<Value>>, String) = match answer {
-        Answer::Text(t) | Answer::Json(t) => (
-            split_chunks(t, chunk_words, matches!(answer, Answer::Json(_)))
-                .into_iter()
-                .map(|c| vec![json!({"text": c})])
-                .collect(),
-            t.clone(),
-        ),
-        Answer::Calls(calls) => (
-            vec![
-                calls
-                    .iter()
-                    .map(|c| json!({"functionCall": {"name": c.name, "args": c.args}}))
-                    .collect(),
-            ],
-            calls.iter().map(|c| format!("{}{}", c.name, c.args)).collect(),
-        ),
-        Answer::Error { .. } => (vec![vec![json!({"text": ""})]], String::new()),
-    };
-    let out_tokens = text::count_tokens(&output);
-    let created = crate::clock::now_rfc3339();
-    let envelope = |parts: Vec<Value>, last: bool| {
-        let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
-        let mut out = json!({"candidates": [], "modelVersion": ask.model, "createTime": created, "responseId": response_id});
-        if last {
-            // The final chunk carries finishReason and usageMetadata, as Vertex sends them.
-            candidate["finishReason"] = json!("STOP");
-            out["usageMetadata"] = json!({
-                "promptTokenCount": prompt_tokens,
-                "candidatesTokenCount": out_tokens,
-                "totalTokenCount": prompt_tokens + out_tokens,
-                "trafficType": "ON_DEMAND",
-                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": prompt_tokens}],
-                "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": out_tokens}],
-            });
+    let (pieces, whole, output_len): (Box<dyn Iterator<Item = Vec<Value>> + Send>, usize, u64) = match answer
+    {
+        Answer::Text(t) | Answer::Json(t) if delivery != Delivery::Whole => {
+            let pieces = Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_)));
+            let n = pieces.chunk_count();
+            (
+                Box::new(pieces.map(|c| vec![json!({"text": c})])),
+                n,
+                text::count_tokens(t),
+            )
         }
-        out["candidates"] = json!([candidate]);
-        out
-    };
-    let n = chunks.len();
-    let frames: Vec<Bytes> = match delivery {
-        Delivery::Whole => {
-            let parts = match answer {
-                Answer::Text(t) | Answer::Json(t) => vec![json!({"text": t})],
-                _ => chunks
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| vec![json!({"text": ""})]),
-            };
-            vec![Bytes::from(envelope(parts, true).to_string())]
+        Answer::Text(t) | Answer::Json(t) => {
+            let n = Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_))).chunk_count();
+            (
+                Box::new(std::iter::once(vec![json!({"text": t})])),
+                n,
+                text::count_tokens(t),
+            )
         }
-        Delivery::Sse => chunks
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| Bytes::from(format!("data: {}\r\n\r\n", envelope(p, i + 1 == n))))
-            .collect(),
-        Delivery::JsonArray => chunks
-            .into_iter()
-            .enumerate()
-            .map(|(i, p)| {
-                let open = if i == 0 { "[" } else { "" };
-                let close = if i + 1 == n { "]" } else { ",\r\n" };
-                Bytes::from(format!("{open}{}{close}", envelope(p, i + 1 == n)))
-            })
-            .collect(),
+        Answer::Calls(calls) => {
+            let output: String = calls.iter().map(|c| format!("{}{}", c.name, c.args)).collect();
+            let parts: Vec<Value> = calls
+                .iter()
+                .map(|c| json!({"functionCall": {"name": c.name, "args": c.args}}))
+                .collect();
+            (Box::new(std::iter::once(parts)), 1, text::count_tokens(&output))
+        }
+        Answer::Error { .. } => (Box::new(std::iter::once(vec![json!({"text": ""})])), 1, 0),
     };
+    let envelope = Envelope {
+        out_tokens: output_len,
+        ..envelope
+    };
+    let frames_sent = if delivery == Delivery::Whole { 1 } else { whole };
+    let frames = pieces
+        .enumerate()
+        .map(move |(i, parts)| envelope.frame(parts, i, frames_sent));
     let content_type = match delivery {
         Delivery::Sse => "text/event-stream",
         Delivery::Whole | Delivery::JsonArray => "application/json",
     };
     Rendered {
         content_type,
-        frames,
-        chunks: n,
+        frames: Box::new(frames),
+        chunks: whole,
+    }
+}
+
+/// What every chunk of one reply shares; frames are built from it as they are sent.
+struct Envelope {
+    model: String,
+    created: String,
+    response_id: String,
+    prompt_tokens: u64,
+    out_tokens: u64,
+    delivery: Delivery,
+}
+
+impl Envelope {
+    /// Frame `i` of `n`: a GenerateContentResponse in its delivery's framing.
+    fn frame(&self, parts: Vec<Value>, i: usize, n: usize) -> Bytes {
+        let last = i + 1 == n;
+        let mut candidate = json!({"content": {"role": "model", "parts": parts}, "index": 0});
+        let mut out = json!({"candidates": [], "modelVersion": self.model, "createTime": self.created,
+            "responseId": self.response_id});
+        if last {
+            // The final chunk carries finishReason and usageMetadata, as Vertex sends them.
+            candidate["finishReason"] = json!("STOP");
+            let (p, o) = (self.prompt_tokens, self.out_tokens);
+            out["usageMetadata"] = json!({
+                "promptTokenCount": p,
+                "candidatesTokenCount": o,
+                "totalTokenCount": p + o,
+                "trafficType": "ON_DEMAND",
+                "promptTokensDetails": [{"modality": "TEXT", "tokenCount": p}],
+                "candidatesTokensDetails": [{"modality": "TEXT", "tokenCount": o}],
+            });
+        }
+        out["candidates"] = json!([candidate]);
+        match self.delivery {
+            Delivery::Whole => Bytes::from(out.to_string()),
+            Delivery::Sse => Bytes::from(format!("data: {out}\r\n\r\n")),
+            Delivery::JsonArray => {
+                let open = if i == 0 { "[" } else { "" };
+                let close = if last { "]" } else { ",\r\n" };
+                Bytes::from(format!("{open}{out}{close}"))
+            }
+        }
     }
 }
 
 /// Non-generation verbs: token counting and embeddings.
-pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
+pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<http::Response<Body>, String> {
     match call.verb.as_str() {
         "countTokens" => {
             let prompt = prompt_text(req)?;
@@ -293,6 +314,19 @@ pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, St
         }
         "computeTokens" => {
             let prompt = prompt_text(req)?;
+            // Each token is listed twice (base64 text and id): check the reply's size
+            // before building it.
+            let size: usize = prompt
+                .split_whitespace()
+                .map(|w| w.len().div_ceil(3) * 4 + 16)
+                .sum();
+            if size > budget.max_bytes {
+                return Err(format!(
+                    "computeTokens: the token list would take about {size} bytes, over the reply budget of {} bytes \
+                     (shunt's --max-reply-bytes)",
+                    budget.max_bytes
+                ));
+            }
             let words: Vec<&str> = prompt.split_whitespace().collect();
             let ids: Vec<String> = words
                 .iter()
@@ -304,7 +338,7 @@ pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, St
                 &json!({"tokensInfo": [{"tokens": tokens, "tokenIds": ids, "role": "user"}]}),
             ))
         }
-        "predict" => predict_embeddings(call, req),
+        "predict" => predict_embeddings(call, req, budget),
         "embedContent" => {
             let content = req.get("content").ok_or("Invalid value at 'content': required")?;
             let text = content_text(content);
@@ -314,7 +348,7 @@ pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, St
                     field(req, "embedContentConfig", "embed_content_config"),
                     Some(req),
                 ],
-            );
+            )?;
             let tokens = text::count_tokens(&text);
             Ok(json_response(
                 StatusCode::OK,
@@ -328,11 +362,23 @@ pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, St
                 .get("requests")
                 .and_then(Value::as_array)
                 .ok_or("Invalid value at 'requests': expected a list")?;
+            if requests.len() > MAX_BATCH {
+                return Err(format!(
+                    "Invalid value at 'requests': {} requests; at most {MAX_BATCH} per batch",
+                    requests.len()
+                ));
+            }
+            let dims: Vec<usize> = requests
+                .iter()
+                .map(|r| output_dims(call, &[Some(r)]))
+                .collect::<Result<_, _>>()?;
+            check_vectors(1, dims.iter().sum(), budget)?;
             let embeddings: Vec<Value> = requests
                 .iter()
-                .map(|r| {
+                .zip(dims)
+                .map(|(r, dims)| {
                     let text = content_text(r.get("content").unwrap_or(&Value::Null));
-                    json!({"values": embedding(&text, output_dims(call, &[Some(r)]))})
+                    json!({"values": embedding(&text, dims)})
                 })
                 .collect();
             Ok(json_response(StatusCode::OK, &json!({"embeddings": embeddings})))
@@ -356,12 +402,23 @@ fn prompt_text(req: &Value) -> Result<String, String> {
 }
 
 /// `:predict` for embedding models: one prediction per instance, in order.
-fn predict_embeddings(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
+fn predict_embeddings(
+    call: &ModelCall,
+    req: &Value,
+    budget: &ReplyBudget,
+) -> Result<http::Response<Body>, String> {
     let instances = req
         .get("instances")
         .and_then(Value::as_array)
         .ok_or("Invalid value at 'instances': expected a list")?;
-    let dims = output_dims(call, &[req.get("parameters")]);
+    if instances.len() > MAX_INSTANCES {
+        return Err(format!(
+            "Invalid value at 'instances': {} instances; at most {MAX_INSTANCES} per request",
+            instances.len()
+        ));
+    }
+    let dims = output_dims(call, &[req.get("parameters")])?;
+    check_vectors(instances.len(), dims, budget)?;
     let mut chars = 0;
     let mut predictions = Vec::with_capacity(instances.len());
     for (i, inst) in instances.iter().enumerate() {
@@ -379,18 +436,47 @@ fn predict_embeddings(call: &ModelCall, req: &Value) -> Result<http::Response<Bo
     ))
 }
 
-/// Vector size: `outputDimensionality` if given, else the model's native size.
-fn output_dims(call: &ModelCall, places: &[Option<&Value>]) -> usize {
+/// Instances one `:predict` call may embed (Vertex's limit for text embeddings).
+const MAX_INSTANCES: usize = 250;
+/// Requests one `:batchEmbedContents` call may carry (the Gemini API's limit).
+const MAX_BATCH: usize = 100;
+/// Bytes a float takes in the reply, about.
+const FLOAT_BYTES: usize = 21;
+
+/// Vector size: `outputDimensionality` if given (at most the model's own size, as the
+/// real API requires), else the model's native size.
+fn output_dims(call: &ModelCall, places: &[Option<&Value>]) -> Result<usize, String> {
+    let native = if call.model.starts_with("gemini-embedding") {
+        3072
+    } else {
+        768
+    };
     let explicit = places
         .iter()
         .flatten()
         .find_map(|p| field(p, "outputDimensionality", "output_dimensionality"))
         .and_then(Value::as_u64);
     match explicit {
-        Some(n) if n > 0 => n.min(65_536) as usize,
-        _ if call.model.starts_with("gemini-embedding") => 3072,
-        _ => 768,
+        Some(n) if n as usize > native => Err(format!(
+            "Invalid value at 'outputDimensionality': {n}; {} produces at most {native} dimensions",
+            call.model
+        )),
+        Some(n) if n > 0 => Ok(n as usize),
+        _ => Ok(native),
     }
+}
+
+/// Refuse a reply of `count` vectors of `dims` floats that would exceed the reply budget.
+fn check_vectors(count: usize, dims: usize, budget: &ReplyBudget) -> Result<(), String> {
+    let size = count.saturating_mul(dims).saturating_mul(FLOAT_BYTES);
+    if size > budget.max_bytes {
+        return Err(format!(
+            "{count} embeddings of {dims} dimensions would take about {size} bytes, over the reply \
+             budget of {} bytes (shunt's --max-reply-bytes)",
+            budget.max_bytes
+        ));
+    }
+    Ok(())
 }
 
 /// A deterministic unit vector for `text`: distinct texts give distinct vectors.

@@ -24,7 +24,8 @@ pub mod scenario;
 mod text;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -58,6 +59,50 @@ pub struct MockConfig {
     pub scenarios: Scenarios,
     /// Largest request body the mock reads (`--max-body`); larger gets 413.
     pub max_body: usize,
+    /// Limits on one reply's generation (`--max-reply-bytes`, `-steps`, `-time`).
+    pub budget: ReplyBudget,
+    /// Requests generating at once (`--mock-workers`): CPU-bound work runs on the blocking
+    /// pool, this many at a time.
+    pub workers: usize,
+}
+
+/// Limits on the work one reply may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplyBudget {
+    /// Largest reply (structured output, tool arguments, token lists), in bytes.
+    pub max_bytes: usize,
+    /// Most generation steps (values, schema hops, validation nodes, pattern characters).
+    pub max_steps: u64,
+    /// Longest generation time.
+    pub max_time: Duration,
+}
+
+impl Default for ReplyBudget {
+    fn default() -> Self {
+        ReplyBudget {
+            max_bytes: 4 * 1024 * 1024,
+            max_steps: 2_000_000,
+            max_time: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ReplyBudget {
+    /// The budget for a generation starting now.
+    pub fn start(&self, cancel: Option<Arc<AtomicBool>>) -> schemagen::Budget {
+        schemagen::Budget {
+            max_bytes: self.max_bytes,
+            max_steps: self.max_steps,
+            deadline: Some(std::time::Instant::now() + self.max_time),
+            cancel,
+        }
+    }
+}
+
+/// CPU-bound replies generated at once by default: all cores but one (at least one), so
+/// a burst of heavy requests leaves a core for everything else.
+pub fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1))
 }
 
 impl Default for MockConfig {
@@ -75,6 +120,8 @@ impl Default for MockConfig {
             rates: grounding::Rates::default(),
             scenarios: Scenarios::default(),
             max_body: 32 * 1024 * 1024,
+            budget: ReplyBudget::default(),
+            workers: default_workers(),
         }
     }
 }
@@ -164,10 +211,11 @@ impl Answer {
 }
 
 /// A reply in wire form: each frame is one chunk in time (a frame may hold several SSE
-/// events); a non-streamed reply is one frame but `chunks` says how many it stands for.
+/// events), produced when it is sent, so a long stream is never built whole; a
+/// non-streamed reply is one frame but `chunks` says how many it stands for.
 pub struct Rendered {
     pub content_type: &'static str,
-    pub frames: Vec<Bytes>,
+    pub frames: Box<dyn Iterator<Item = Bytes> + Send>,
     pub chunks: usize,
 }
 
@@ -179,20 +227,61 @@ pub enum Delivery {
     JsonArray,
 }
 
-/// The mock.
+/// The mock: [`Mock::serve`] and [`Mock::answer`] take a model call from request to
+/// response. The CPU-bound part (parsing the body, reading the prompt, generating and
+/// rendering) runs on tokio's blocking pool, at most `--mock-workers` at a time, so the
+/// async workers stay free for health checks and streams; when the client goes away the
+/// work is cancelled. Latency is waited on timers afterwards.
+#[derive(Clone)]
 pub struct Mock {
+    engine: Arc<Engine>,
+    /// Permits for CPU-bound work.
+    workers: Arc<tokio::sync::Semaphore>,
+}
+
+/// The mock's synchronous core: from a request body to a prepared reply.
+pub struct Engine {
     config: MockConfig,
     /// Per-request counter seeding fault and latency draws.
     sequence: AtomicU64,
     metrics: Arc<Metrics>,
 }
 
+/// What the CPU-bound part of a request produced, ready to deliver on its latency.
+enum Prepared {
+    /// Send now (malformed requests, injected status faults).
+    Now(http::Response<Body>),
+    /// Send after this time to first token (token counts, embeddings).
+    After(Duration, http::Response<Body>),
+    /// A generation: frames on a schedule.
+    Stream {
+        rendered: Rendered,
+        schedule: Schedule,
+        delivery: Delivery,
+        cut: bool,
+    },
+}
+
+/// Sets the flag when dropped: a request future dropped because its client went away
+/// cancels the work it started.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
 impl Mock {
     pub fn new(config: MockConfig, metrics: Arc<Metrics>) -> Self {
+        let workers = config.workers.max(1);
         Mock {
-            config,
-            sequence: AtomicU64::new(0),
-            metrics,
+            engine: Arc::new(Engine {
+                config,
+                sequence: AtomicU64::new(0),
+                metrics,
+            }),
+            workers: Arc::new(tokio::sync::Semaphore::new(workers)),
         }
     }
 
@@ -203,16 +292,55 @@ impl Mock {
         req: http::Request<Body>,
     ) -> Result<http::Response<Body>, Error> {
         let query = req.uri().query().unwrap_or("").to_string();
-        let body = collect_limited(req.into_body(), self.config.max_body).await?;
+        let body = collect_limited(req.into_body(), self.engine.config.max_body).await?;
         Ok(self.answer(call, &query, &body).await)
     }
 
     /// Answer a model call whose body has been read.
     pub async fn answer(&self, call: &ModelCall, query: &str, body: &Bytes) -> http::Response<Body> {
+        let cancel = Arc::new(AtomicBool::new(false));
+        let _cancel_on_drop = CancelOnDrop(cancel.clone());
+        let Ok(permit) = self.workers.clone().acquire_owned().await else {
+            return Error::Internal("the mock's worker pool is closed".into()).into_response();
+        };
+        let engine = self.engine.clone();
+        let (call, query, body) = (call.clone(), query.to_string(), body.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            engine.prepare(&call, &query, &body, &cancel)
+        });
+        let prepared = match job.await {
+            Ok(p) => p,
+            Err(e) => return Error::Internal(format!("mock task failed: {e}")).into_response(),
+        };
+        match prepared {
+            Prepared::Now(res) => res,
+            Prepared::After(wait, res) => {
+                pause(wait).await;
+                res
+            }
+            Prepared::Stream {
+                rendered,
+                schedule,
+                delivery,
+                cut,
+            } => emit(rendered, schedule, delivery, cut).await,
+        }
+    }
+
+    /// Decide the answer for `ask` (see [`Engine::plan`]).
+    pub fn plan(&self, ask: &Ask, request: &Value, rng: &mut impl Rng) -> Result<Answer, String> {
+        self.engine.plan(ask, request, rng)
+    }
+}
+
+impl Engine {
+    /// Everything CPU-bound for one request, within the reply budget; `cancel` stops it.
+    fn prepare(&self, call: &ModelCall, query: &str, body: &Bytes, cancel: &Arc<AtomicBool>) -> Prepared {
         let json: Value = match serde_json::from_slice(body) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return invalid_argument("the request body must be a JSON object"),
-            Err(e) => return invalid_argument(&format!("Invalid JSON payload received. {e}")),
+            Ok(_) => return Prepared::Now(invalid_argument("the request body must be a JSON object")),
+            Err(e) => return Prepared::Now(invalid_argument(&format!("Invalid JSON payload received. {e}"))),
         };
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
@@ -224,7 +352,7 @@ impl Mock {
         let fault = self.config.faults.draw(&mut chance);
         self.metrics.mock_fault(fault.name());
         if let Fault::Status(status, rpc) = fault {
-            return self.fault_response(status, rpc);
+            return Prepared::Now(self.fault_response(status, rpc));
         }
         let latency = self.config.latency.for_model(&call.model);
         let sse = query.split('&').any(|kv| kv == "alt=sse");
@@ -237,18 +365,18 @@ impl Mock {
             Ok(None) => {
                 // Not a generation: token counting and embeddings answer after TTFT.
                 let res = match publisher {
-                    Publisher::Google => gemini::utility(call, &json),
+                    Publisher::Google => gemini::utility(call, &json, &self.config.budget),
                     Publisher::Anthropic => claude::utility(call, &json),
                 };
                 let res = res.unwrap_or_else(|m| invalid_argument(&m));
-                pause(latency.ttft.sample(&mut chance)).await;
-                return res;
+                return Prepared::After(latency.ttft.sample(&mut chance), res);
             }
-            Err(message) => return invalid_argument(&message),
+            Err(message) => return Prepared::Now(invalid_argument(&message)),
         };
-        let answer = match self.plan(&ask, &json, &mut content) {
+        let budget = self.config.budget.start(Some(cancel.clone()));
+        let answer = match self.plan_within(&ask, &json, &mut content, &budget) {
             Ok(answer) => answer,
-            Err(message) => return invalid_argument(&message),
+            Err(message) => return Prepared::Now(invalid_argument(&message)),
         };
         match &answer {
             Answer::Calls(calls) => {
@@ -260,7 +388,7 @@ impl Mock {
             _ => self.metrics.mock_reply(answer.kind(), ask.schema_title(), None),
         }
         if let Answer::Error { status, message } = &answer {
-            return google_error(*status, rpc_status(*status), message);
+            return Prepared::Now(google_error(*status, rpc_status(*status), message));
         }
         let rendered = match publisher {
             Publisher::Google => {
@@ -271,12 +399,28 @@ impl Mock {
             }
         };
         let schedule = Schedule::sample(latency, rendered.chunks, &mut chance);
-        emit(rendered, schedule, delivery, fault == Fault::Cut).await
+        Prepared::Stream {
+            rendered,
+            schedule,
+            delivery,
+            cut: fault == Fault::Cut,
+        }
     }
 
     /// Decide the answer for `ask`: a scenario rule, else the planned tool calls, else
     /// grounded JSON for the response schema, else text.
     pub fn plan(&self, ask: &Ask, request: &Value, rng: &mut impl Rng) -> Result<Answer, String> {
+        self.plan_within(ask, request, rng, &self.config.budget.start(None))
+    }
+
+    /// [`Engine::plan`] within a reply budget.
+    fn plan_within(
+        &self,
+        ask: &Ask,
+        request: &Value,
+        rng: &mut impl Rng,
+        budget: &schemagen::Budget,
+    ) -> Result<Answer, String> {
         let names: Vec<String> = ask.tools.iter().map(|t| t.name.clone()).collect();
         let title = ask.schema_title();
         let facts = Facts {
@@ -309,8 +453,10 @@ impl Mock {
             for tool in calls {
                 let args = match &tool.schema {
                     Some((schema, dialect)) => self
-                        .grounded(ask, schema, *dialect, true, rng)
-                        .map_err(|e| format!("function {}: parameters schema: {e}", tool.name))?,
+                        .grounded(ask, schema, *dialect, true, rng, budget)
+                        .map_err(|e| {
+                            budget_hint(format!("function {}: parameters schema: {e}", tool.name))
+                        })?,
                     None => Value::Object(Default::default()),
                 };
                 out.push(Call {
@@ -325,8 +471,8 @@ impl Mock {
             return match &structured.schema {
                 Some((schema, dialect)) if structured.enum_text => {
                     let value = self
-                        .grounded(ask, schema, *dialect, false, rng)
-                        .map_err(|e| format!("response schema: {e}"))?;
+                        .grounded(ask, schema, *dialect, false, rng, budget)
+                        .map_err(|e| budget_hint(format!("response schema: {e}")))?;
                     Ok(Answer::Text(match value {
                         Value::String(s) => s,
                         other => other.to_string(),
@@ -334,8 +480,8 @@ impl Mock {
                 }
                 Some((schema, dialect)) => {
                     let value = self
-                        .grounded(ask, schema, *dialect, false, rng)
-                        .map_err(|e| format!("response schema: {e}"))?;
+                        .grounded(ask, schema, *dialect, false, rng, budget)
+                        .map_err(|e| budget_hint(format!("response schema: {e}")))?;
                     Ok(Answer::Json(value.to_string()))
                 }
                 None => Ok(Answer::Json(
@@ -441,6 +587,7 @@ impl Mock {
         dialect: schemagen::Dialect,
         args: bool,
         rng: &mut impl Rng,
+        budget: &schemagen::Budget,
     ) -> Result<Value, schemagen::SchemaError> {
         let generator = schemagen::Generator::new(schema, dialect)?;
         let prompt = if args { "" } else { ask.prompt.as_str() };
@@ -452,7 +599,7 @@ impl Mock {
             SmallRng::seed_from_u64(rng.r#gen()),
         );
         let template = grounder.template().cloned();
-        generator.generate_guided(rng, template.as_ref(), &mut grounder)
+        generator.generate_guided(rng, template.as_ref(), &mut grounder, budget)
     }
 
     fn words(&self, rng: &mut impl Rng) -> String {
@@ -476,6 +623,25 @@ impl Mock {
                 .insert(http::header::RETRY_AFTER, self.config.faults.retry_after.into());
         }
         res
+    }
+}
+
+/// A budget error names the flag that raises the limit.
+fn budget_hint(message: String) -> String {
+    let flag = if message.contains(" bytes") {
+        Some("--max-reply-bytes")
+    } else if message.contains(" steps") {
+        Some("--max-reply-steps")
+    } else if message.contains("longer than the time") {
+        Some("--max-reply-time")
+    } else {
+        None
+    };
+    match flag {
+        Some(flag) if message.contains("over the reply budget") => {
+            format!("{message}; shunt's {flag} sets the limit")
+        }
+        _ => message,
     }
 }
 
@@ -534,7 +700,7 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
     let body = match delivery {
         Delivery::Whole => {
             pause(schedule.total()).await;
-            let whole = rendered.frames.concat();
+            let whole: Vec<u8> = rendered.frames.flat_map(|b| b.to_vec()).collect();
             if cut {
                 let (tx, body) = body::channel(2);
                 let half = Bytes::from(whole[..whole.len() / 2].to_vec());
@@ -550,12 +716,15 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
             }
         }
         Delivery::Sse | Delivery::JsonArray => {
+            // Frames are built one at a time as the client takes them: the channel holds
+            // two, so a slow reader slows the producer (and one that stops reading is cut
+            // off by the connection's stall timeout).
             let (tx, body) = body::channel(2);
             let frames = rendered.frames;
-            let cut_at = cut.then(|| frames.len().div_ceil(2).max(1));
+            let cut_at = cut.then(|| rendered.chunks.div_ceil(2).max(1));
             tokio::spawn(async move {
                 pause(schedule.first).await;
-                for (i, frame) in frames.into_iter().enumerate() {
+                for (i, frame) in frames.enumerate() {
                     if i > 0 {
                         let gap = schedule.gaps.get(i - 1).copied().unwrap_or_default();
                         pause(gap).await;
@@ -595,36 +764,87 @@ async fn pause(d: std::time::Duration) {
     }
 }
 
-/// Split `text` into chunks: by words for prose, by characters for JSON (which has few
-/// spaces), so concatenating the chunks gives `text` back exactly.
+/// A reply text cut into streamed chunks, as they are sent: by words for prose, by
+/// characters for JSON (which has few spaces). Concatenated, the chunks give the text back
+/// exactly; one chunk at least, even for empty text.
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    text: Arc<str>,
+    pos: usize,
+    per_chunk: usize,
+    json: bool,
+    done: bool,
+}
+
+impl Pieces {
+    pub fn new(text: impl Into<Arc<str>>, chunk_words: usize, json: bool) -> Pieces {
+        let chunk_words = chunk_words.max(1);
+        Pieces {
+            text: text.into(),
+            pos: 0,
+            per_chunk: if json { chunk_words * 6 } else { chunk_words },
+            json,
+            done: false,
+        }
+    }
+
+    /// How many chunks there will be (without building them).
+    pub fn chunk_count(&self) -> usize {
+        let (mut pos, mut n) = (self.pos, 0);
+        loop {
+            n += 1;
+            pos = self.chunk_end(pos);
+            if pos >= self.text.len() {
+                return n;
+            }
+        }
+    }
+
+    /// End (exclusive, in bytes) of the chunk starting at `from`.
+    fn chunk_end(&self, from: usize) -> usize {
+        let rest = &self.text[from..];
+        let mut taken = 0;
+        if self.json {
+            for (i, c) in rest.char_indices() {
+                taken += 1;
+                if taken == self.per_chunk {
+                    return from + i + c.len_utf8();
+                }
+            }
+        } else {
+            for (i, c) in rest.char_indices() {
+                if c == ' ' {
+                    taken += 1;
+                    if taken == self.per_chunk {
+                        return from + i + 1;
+                    }
+                }
+            }
+        }
+        self.text.len()
+    }
+}
+
+impl Iterator for Pieces {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let end = self.chunk_end(self.pos);
+        let piece = self.text[self.pos..end].to_string();
+        self.pos = end;
+        if self.pos >= self.text.len() {
+            self.done = true;
+        }
+        Some(piece)
+    }
+}
+
+/// Split `text` into its chunks at once (see [`Pieces`]).
 pub fn split_chunks(text: &str, chunk_words: usize, json: bool) -> Vec<String> {
-    let chunk_words = chunk_words.max(1);
-    let mut out = Vec::new();
-    let mut current = String::new();
-    let mut count = 0;
-    if json {
-        for c in text.chars() {
-            current.push(c);
-            count += 1;
-            if count >= chunk_words * 6 {
-                out.push(std::mem::take(&mut current));
-                count = 0;
-            }
-        }
-    } else {
-        for piece in text.split_inclusive(' ') {
-            current.push_str(piece);
-            count += 1;
-            if count >= chunk_words {
-                out.push(std::mem::take(&mut current));
-                count = 0;
-            }
-        }
-    }
-    if !current.is_empty() || out.is_empty() {
-        out.push(current);
-    }
-    out
+    Pieces::new(text, chunk_words, json).collect()
 }
 
 #[cfg(test)]
