@@ -89,19 +89,26 @@ impl http_body::Body for ChannelBody {
     }
 }
 
+/// Why a body could not be read whole.
+#[derive(Debug)]
+pub enum ReadError {
+    /// More than the route's limit.
+    TooLarge { limit: usize },
+    /// The stream failed (the client went away, a malformed chunk).
+    Failed(BoxError),
+}
+
 /// Read a whole request body, refusing more than `limit` bytes.
 ///
 /// A plain frame loop rather than `http_body_util::Limited`: its `Into<BoxError>` bound
 /// on an already-boxed error trips the same rustc higher-ranked lifetime bug as above.
-pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, crate::error::Error> {
+pub async fn collect_limited(mut body: Body, limit: usize) -> Result<Bytes, ReadError> {
     let mut buf = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|err| {
-            crate::error::Error::BadRequest(format!("could not read the request body: {err}"))
-        })?;
+        let frame = frame.map_err(ReadError::Failed)?;
         if let Ok(data) = frame.into_data() {
             if buf.len() + data.len() > limit {
-                return Err(crate::error::Error::BodyTooLarge { limit });
+                return Err(ReadError::TooLarge { limit });
             }
             buf.extend_from_slice(&data);
         }

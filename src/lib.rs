@@ -3,37 +3,46 @@
 //!
 //! # Layout
 //!
-//! - [`config`]: the command line (clap; every flag also reads `SHUNT_*`).
-//! - [`server`]: accept loops, per-connection tasks, the shutdown sequence.
-//! - [`stall`]: the write-stall guard on every client connection (`--stall-timeout`).
-//! - [`proxy`]: the client-facing side: CONNECT, tunnels, TLS interception,
-//!   absolute-form and origin-form requests.
-//! - [`policy`]: `decide(host)`: intercept / tunnel / deny, from the host table.
-//! - [`route`]: `classify(request)`: which backend answers an intercepted request.
-//! - [`backend`]: token, metadata, upstream forwarding, the built-in mock, admin.
-//! - [`tls`]: the CA, leaf minting and cache, and the trust kit.
-//! - [`error`]: errors shunt produces and the one place they become responses.
-//! - [`capture`]: JSONL / HAR capture of exchanges, fed by body tees off the data path.
-//! - [`doctor`]: `shunt doctor`, the in-container check of env, trust and reachability.
-//! - [`clock`]: RFC 3339 timestamps.
-//! - [`metrics`]: Prometheus metrics.
-//! - [`app`]: the shared state connection tasks hold.
-//! - [`body`]: the body type and its helpers.
+//! Layers point down only: `main` → [`config`] → [`server`] → [`proxy`] → [`exchange`] →
+//! [`route`] → [`backends`] → [`mock`] / [`providers`] → [`capture`] → [`error`] → [`body`].
+//!
+//! - [`config`]: the command line ([`config::cli`]) and the validated [`config::Config`].
+//! - [`server`]: [`serve`] / [`Server`]: start (CA, trust kit, capture, backends), accept,
+//!   shut down; [`conn`]: the accept loop, lifecycle and drain it shares with the mock's
+//!   server; [`stall`]: the write-stall guard on every client connection.
+//! - [`proxy`]: the client-facing side: CONNECT, tunnels, TLS interception, plain-HTTP
+//!   and origin-form requests. [`policy`] decides intercept / tunnel / deny per host.
+//! - [`exchange`]: one request from route to log line, metric and capture record.
+//! - [`route`]: what answers a request; every Google-specific fact about paths.
+//! - [`backends`]: token, metadata, origin forwarding and the model source (built-in
+//!   mock, mock-llm forwarding, record, replay).
+//! - [`mock`]: the built-in mock LLM and `shunt mock`; [`providers`]: one module per wire
+//!   format (Gemini, Claude) behind one trait.
+//! - [`tls`]: the CA, leaf minting and cache, the trust kit; [`doctor`]: `shunt doctor`.
+//! - [`capture`]: JSONL / HAR capture; [`admin`]: shunt's own pages; [`metrics`],
+//!   [`telemetry`], [`clock`], [`error`], [`body`]: the shared ground floor.
 #![forbid(unsafe_code)]
 
+pub mod admin;
 pub mod app;
-pub mod backend;
+pub mod backends;
 pub mod body;
 pub mod capture;
 pub mod clock;
 pub mod config;
+pub mod conn;
 pub mod doctor;
 pub mod error;
+pub mod exchange;
 pub mod metrics;
+pub mod mock;
 pub mod policy;
+pub mod providers;
 pub mod proxy;
 pub mod route;
 pub mod server;
 pub mod stall;
 pub mod telemetry;
 pub mod tls;
+
+pub use server::{Server, serve};

@@ -1,13 +1,12 @@
 //! The `shunt` binary: parse → validate (exit 64 before binding) → telemetry → run.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use clap::Parser;
-use shunt::app::App;
-use shunt::config::{
+use shunt::config::Config;
+use shunt::config::cli::{
     CaArgs, CaptureCommand, Cli, Command, CredsArgs, CredsKind, EnvArgs, HealthArgs, MockArgs, ServeArgs,
 };
 use shunt::tls::ca::{Ca, write_atomic};
@@ -19,7 +18,10 @@ const EX_USAGE: u8 = 64;
 const EX_SOFTWARE: u8 = 70;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => return flag_error(err),
+    };
     let result = match cli.command {
         None => serve(cli.serve),
         Some(Command::Serve(args)) => serve(args),
@@ -48,6 +50,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// Help and version print and exit 0; any other command-line error is a configuration
+/// error: one line naming the flag, exit 64.
+fn flag_error(err: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(err.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = err.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = err.to_string();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line");
+    eprintln!("shunt: {}", line.trim_start_matches("error: "));
+    ExitCode::from(EX_USAGE)
+}
+
 type CmdResult = Result<(), (u8, String)>;
 
 fn usage(message: impl std::fmt::Display) -> (u8, String) {
@@ -69,97 +88,35 @@ fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
-fn serve(args: ServeArgs) -> CmdResult {
-    args.validate().map_err(usage)?;
-    let mock_config = args.mock.build().map_err(usage)?;
-    let _log_guard = shunt::telemetry::init(&args.log).map_err(usage)?;
-    let metrics = Arc::new(shunt::metrics::Metrics::new());
-    let capture = match args.capture_config() {
-        Some(config) => {
-            Some(shunt::capture::Capture::start(&config, metrics.capture_counters()).map_err(usage)?)
-        }
-        None => None,
-    };
-    let certs = absolute(&args.certs);
-    let mut ca = Ca::load_or_create(&certs).map_err(usage)?;
-    let keylog = args
-        .keylog
-        .clone()
-        .or_else(|| std::env::var_os("SSLKEYLOGFILE").map(PathBuf::from));
-    if let Some(path) = &keylog {
-        ca = ca.with_key_log(Arc::new(
-            shunt::tls::keylog::KeyLogFile::open(path).map_err(usage)?,
-        ));
+fn serve(mut args: ServeArgs) -> CmdResult {
+    if args.keylog.is_none() {
+        args.keylog = std::env::var_os("SSLKEYLOGFILE").map(PathBuf::from);
     }
+    let (format, filter) = (args.log.log_format, args.log.log.clone());
+    let config = Config::from_args(args).map_err(usage)?;
+    let _log_guard = shunt::telemetry::init(format, &filter).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let (listener, addr) = bind(args.listen).await?;
-        let env = EnvSettings {
-            proxy_url: args
-                .public_url
-                .clone()
-                .unwrap_or_else(|| format!("http://{}", reachable(addr))),
-            certs_dir: args.public_certs_dir.clone().unwrap_or_else(|| certs.clone()),
-            project: args.project.clone(),
-            location: "us-central1".into(),
-            claude_region: "us-east5".into(),
-        };
-        kit::write_kit(&certs, &ca, &env).map_err(usage)?;
-        tracing::info!(
-            certs = %certs.display(),
-            ca = if ca.created() { "created" } else { "reused" },
-            fingerprint = %ca.fingerprint(),
-            "trust kit written"
-        );
-        if !addr.ip().is_loopback() {
-            tracing::warn!(
-                %addr,
-                "listening on a non-loopback address: any client that can reach it may tunnel through shunt; \
-                 use --other deny to refuse hosts outside the table and --allow-clients CIDR to limit who is served"
-            );
-        }
-        if let Some(path) = &keylog {
-            tracing::warn!(path = %path.display(), "writing TLS session keys: anyone with this file can decrypt captured traffic");
-        }
-        let app = Arc::new(App::new(&args, mock_config, ca, certs, metrics, capture.clone()).map_err(usage)?);
+        let listener = bind(config.listen).await?;
         // Signal handlers first: a SIGTERM right after "listening" must shut down cleanly.
         let shutdown = shutdown_signal().map_err(software)?;
-        tracing::info!(upstream = ?args.upstream, "listening addr={addr}");
-        shunt::server::run(listener, app, args.grace_period, shutdown).await;
-        if let Some(capture) = capture {
-            // Connections have drained: write what is queued and the final HAR.
-            tokio::task::spawn_blocking(move || {
-                capture.shutdown();
-                (capture.written(), capture.dropped())
-            })
-            .await
-            .map(|(written, dropped)| tracing::info!(written, dropped, "capture closed"))
-            .map_err(software)?;
-        }
+        shunt::serve(listener, config, shutdown).await.map_err(usage)?;
         tracing::info!("shut down");
         Ok(())
     })
 }
 
 fn mock(args: MockArgs) -> CmdResult {
-    let config = args.mock.build().map_err(usage)?;
-    let _log_guard = shunt::telemetry::init(&args.log).map_err(usage)?;
+    let config = shunt::config::mock_config(&args.mock).map_err(usage)?;
+    let _log_guard = shunt::telemetry::init(args.log.log_format, &args.log.log).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
-        let (listener, addr) = bind(args.listen).await?;
+        let listener = bind(args.listen).await?;
         let shutdown = shutdown_signal().map_err(software)?;
-        tracing::info!("mock listening addr={addr}");
-        let metrics = Arc::new(shunt::metrics::Metrics::new());
-        let mock = Arc::new(shunt::backend::mock::Mock::new(config, metrics.clone()));
-        shunt::server::run_mock(
-            listener,
-            mock,
-            metrics,
-            args.grace_period,
-            args.stall_timeout,
-            shutdown,
-        )
-        .await;
+        if let Ok(addr) = listener.local_addr() {
+            tracing::info!("mock listening addr={addr}");
+        }
+        shunt::mock::server::run(listener, config, args.grace_period, args.stall_timeout, shutdown).await;
         tracing::info!("shut down");
         Ok(())
     })
@@ -225,7 +182,7 @@ fn env(args: EnvArgs) -> CmdResult {
 }
 
 fn health(args: HealthArgs) -> CmdResult {
-    let addr = reachable(args.listen);
+    let addr = shunt::server::reachable(args.listen);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -264,21 +221,10 @@ fn health(args: HealthArgs) -> CmdResult {
     })
 }
 
-/// An address a local client can connect to: unspecified binds are probed on loopback.
-fn reachable(addr: SocketAddr) -> SocketAddr {
-    match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
-        _ => addr,
-    }
-}
-
-async fn bind(addr: SocketAddr) -> Result<(TcpListener, SocketAddr), (u8, String)> {
-    let listener = TcpListener::bind(addr)
+async fn bind(addr: SocketAddr) -> Result<TcpListener, (u8, String)> {
+    TcpListener::bind(addr)
         .await
-        .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
-    let local = listener.local_addr().map_err(software)?;
-    Ok((listener, local))
+        .map_err(|e| usage(format!("--listen {addr}: cannot listen: {e}")))
 }
 
 /// Install SIGTERM and SIGINT handlers now; the returned future resolves on either.

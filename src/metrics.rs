@@ -1,5 +1,6 @@
-//! Prometheus metrics served at `/metrics`: requests by route and status, latency
-//! histogram, open connections, TLS handshakes and failures, leaf cache hits/misses.
+//! Prometheus metrics served at `/metrics`: exchanges by route and status with their
+//! latency, tunnels by status, denials, open connections, TLS handshakes, leaf cache
+//! hits/misses, mock replies and faults, capture records.
 
 use std::collections::HashSet;
 use std::sync::Mutex;
@@ -21,6 +22,11 @@ struct RequestLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabel {
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RouteLabel {
     route: &'static str,
 }
@@ -35,6 +41,8 @@ pub struct Metrics {
     registry: Registry,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
+    tunnels: Family<StatusLabel, Counter>,
+    denials: Counter,
     open_connections: Gauge,
     stalled: Counter,
     handshakes: Family<ResultLabel, Counter>,
@@ -88,6 +96,18 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
+        );
+        let tunnels = Family::<StatusLabel, Counter>::default();
+        registry.register(
+            "tunnels",
+            "CONNECT tunnels and plain-HTTP proxying to hosts shunt does not intercept, by the status the client got (200: opened)",
+            tunnels.clone(),
+        );
+        let denials = Counter::default();
+        registry.register(
+            "denials",
+            "Requests refused by the host policy (403)",
+            denials.clone(),
         );
         let open_connections = Gauge::default();
         let stalled = Counter::default();
@@ -151,6 +171,8 @@ impl Metrics {
             registry,
             requests,
             latency,
+            tunnels,
+            denials,
             open_connections,
             stalled,
             handshakes,
@@ -205,6 +227,16 @@ impl Metrics {
         self.latency
             .get_or_create(&RouteLabel { route })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Count one tunnel by the status its client got (200 when it opened).
+    pub fn tunnel(&self, status: u16) {
+        self.tunnels.get_or_create(&StatusLabel { status }).inc();
+    }
+
+    /// Count one policy denial.
+    pub fn denied(&self) {
+        self.denials.inc();
     }
 
     /// A connection opened; the guard decrements on drop.

@@ -1,5 +1,6 @@
-//! Request classification: which backend answers an intercepted request, from its
-//! service, method and path. Pure functions over strings, tested as tables.
+//! Request classification: what answers a request, from where it came in (an intercepted
+//! host's service, or shunt's own listener) and its path. Every Google-specific fact about
+//! paths lives here. Pure functions over strings, tested as tables.
 
 use crate::policy::Service;
 
@@ -12,8 +13,77 @@ pub enum Route {
     Metadata,
     /// A model call (Gemini, Claude, embeddings): built-in mock or forwarded.
     Model(ModelCall),
+    /// A plain-HTTP proxy request to a tunnelled host: forwarded to it as is.
+    Origin,
+    /// One of shunt's own pages (origin-form requests to its listener).
+    Admin(AdminPage),
     /// Nothing here: 404 naming host and path.
     NotFound,
+}
+
+/// shunt's own endpoints: `/healthz` (also `/health`), `/ca.pem`, `/metrics`, and `/`.
+/// `ca-key.pem` is never served.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminPage {
+    Health,
+    CaPem,
+    Metrics,
+    Index,
+}
+
+/// The verb after a model path's colon.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verb {
+    GenerateContent,
+    StreamGenerateContent,
+    CountTokens,
+    ComputeTokens,
+    Predict,
+    EmbedContent,
+    BatchEmbedContents,
+    RawPredict,
+    StreamRawPredict,
+    /// Any other verb: routed to the model backend, which may not serve it.
+    Other(String),
+}
+
+impl Verb {
+    pub fn parse(s: &str) -> Verb {
+        match s {
+            "generateContent" => Verb::GenerateContent,
+            "streamGenerateContent" => Verb::StreamGenerateContent,
+            "countTokens" => Verb::CountTokens,
+            "computeTokens" => Verb::ComputeTokens,
+            "predict" => Verb::Predict,
+            "embedContent" => Verb::EmbedContent,
+            "batchEmbedContents" => Verb::BatchEmbedContents,
+            "rawPredict" => Verb::RawPredict,
+            "streamRawPredict" => Verb::StreamRawPredict,
+            other => Verb::Other(other.to_string()),
+        }
+    }
+
+    /// The verb as the path spells it.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Verb::GenerateContent => "generateContent",
+            Verb::StreamGenerateContent => "streamGenerateContent",
+            Verb::CountTokens => "countTokens",
+            Verb::ComputeTokens => "computeTokens",
+            Verb::Predict => "predict",
+            Verb::EmbedContent => "embedContent",
+            Verb::BatchEmbedContents => "batchEmbedContents",
+            Verb::RawPredict => "rawPredict",
+            Verb::StreamRawPredict => "streamRawPredict",
+            Verb::Other(s) => s,
+        }
+    }
+}
+
+impl std::fmt::Display for Verb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 impl Route {
@@ -33,6 +103,8 @@ impl Route {
                 } => "vertex_anthropic",
                 ModelApi::GeminiApi { .. } => "gemini_api",
             },
+            Route::Origin => "plain_http",
+            Route::Admin(_) => "admin",
             Route::NotFound => "not_found",
         }
     }
@@ -63,8 +135,21 @@ pub struct ModelCall {
     /// (`count-tokens` for Claude's token counting endpoint).
     pub model: String,
     /// The verb after the colon, e.g. `generateContent`, `rawPredict`.
-    pub verb: String,
+    pub verb: Verb,
 }
+
+impl ModelCall {
+    /// Whose model: decides the wire format (see `providers::for_call`).
+    pub fn publisher(&self) -> Publisher {
+        match &self.api {
+            ModelApi::Vertex { publisher, .. } => *publisher,
+            ModelApi::GeminiApi { .. } => Publisher::Google,
+        }
+    }
+}
+
+/// The metadata server's name, for requests that reach it through shunt's own listener.
+pub const METADATA_HOST: &str = "metadata.google.internal";
 
 /// Token endpoints by exact path; the host already decided the service.
 const TOKEN_PATHS: &[&str] = &["/token", "/oauth2/v4/token", "/o/oauth2/token", "/v1/token"];
@@ -96,13 +181,39 @@ pub fn classify_model_path(path: &str) -> Option<ModelCall> {
     parse_vertex(path).or_else(|| parse_gemini_api(path))
 }
 
+/// Classify an origin-form request to shunt's own listener: its pages, the GCE metadata
+/// server (for apps that point `GCE_METADATA_HOST` / `GCE_METADATA_IP` at shunt: the
+/// metadata paths, and the detection ping `GET /` that carries `Metadata-Flavor`), or
+/// nothing.
+pub fn classify_origin(path: &str, metadata_flavor: bool) -> Route {
+    match path {
+        "/healthz" | "/health" => Route::Admin(AdminPage::Health),
+        "/ca.pem" => Route::Admin(AdminPage::CaPem),
+        "/metrics" => Route::Admin(AdminPage::Metrics),
+        "/" if metadata_flavor => Route::Metadata,
+        "/" => Route::Admin(AdminPage::Index),
+        p if p.starts_with("/computeMetadata/") => Route::Metadata,
+        _ => Route::NotFound,
+    }
+}
+
+/// Classify a request to the standalone mock (`shunt mock`): its health and metrics
+/// pages, and model calls in either path family.
+pub fn classify_mock(path: &str) -> Route {
+    match path {
+        "/healthz" | "/health" => Route::Admin(AdminPage::Health),
+        "/metrics" => Route::Admin(AdminPage::Metrics),
+        _ => classify_model_path(path).map_or(Route::NotFound, Route::Model),
+    }
+}
+
 /// Split `.../models/{model}:{verb}` (model may contain `@`, never `/`).
-fn split_model_verb(rest: &str) -> Option<(String, String)> {
+fn split_model_verb(rest: &str) -> Option<(String, Verb)> {
     let (model, verb) = rest.rsplit_once(':')?;
     if model.is_empty() || verb.is_empty() || model.contains('/') || verb.contains('/') {
         return None;
     }
-    Some((model.to_string(), verb.to_string()))
+    Some((model.to_string(), Verb::parse(verb)))
 }
 
 fn parse_vertex(path: &str) -> Option<ModelCall> {
@@ -197,7 +308,7 @@ mod tests {
                     publisher: p,
                 },
                 model: m.into(),
-                verb: verb.into(),
+                verb: Verb::parse(verb),
             })
         };
         let cases = [
@@ -244,7 +355,7 @@ mod tests {
                         version: "v1beta".into(),
                     },
                     model: "gemini-2.5-flash".into(),
-                    verb: "streamGenerateContent".into(),
+                    verb: Verb::StreamGenerateContent,
                 }),
             ),
             (
@@ -282,6 +393,27 @@ mod tests {
         for (service, path, want) in cases {
             assert_eq!(classify(service, path), want, "{path}");
         }
+    }
+
+    /// Requests to shunt itself: pages, the metadata server, nothing else.
+    #[test]
+    fn origin_table() {
+        for (path, flavor, want) in [
+            ("/healthz", false, Route::Admin(AdminPage::Health)),
+            ("/health", false, Route::Admin(AdminPage::Health)),
+            ("/ca.pem", false, Route::Admin(AdminPage::CaPem)),
+            ("/ca-key.pem", false, Route::NotFound),
+            ("/metrics", false, Route::Admin(AdminPage::Metrics)),
+            ("/", false, Route::Admin(AdminPage::Index)),
+            ("/", true, Route::Metadata),
+            ("/computeMetadata/v1/project/project-id", false, Route::Metadata),
+            ("/v1beta/models/m:generateContent", false, Route::NotFound),
+        ] {
+            assert_eq!(classify_origin(path, flavor), want, "{path} {flavor}");
+        }
+        assert_eq!(classify_mock("/health"), Route::Admin(AdminPage::Health));
+        assert!(matches!(classify_mock("/v1beta/models/m:x"), Route::Model(_)));
+        assert_eq!(classify_mock("/ca.pem"), Route::NotFound);
     }
 
     /// gemini-api rewrite maps Google publisher paths to the Gemini API shape; keep does not.

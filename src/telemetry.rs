@@ -10,12 +10,17 @@ use std::io::IsTerminal;
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{LogArgs, LogFormat};
+/// Log output format (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
 
 /// Install the global subscriber. Keep the returned guard alive until exit: dropping it
-/// flushes the lines still queued. Errors if the filter does not parse.
-pub fn init(args: &LogArgs) -> Result<WorkerGuard, String> {
-    let filter = EnvFilter::try_new(&args.log).map_err(|e| format!("--log `{}`: {e}", args.log))?;
+/// flushes the lines still queued. Errors if the `--log` filter does not parse.
+pub fn init(format: LogFormat, filter: &str) -> Result<WorkerGuard, String> {
+    let filter = EnvFilter::try_new(filter).map_err(|e| format!("--log `{filter}`: {e}"))?;
     let (writer, guard) = NonBlockingBuilder::default()
         .lossy(false)
         .thread_name("shunt-log")
@@ -27,7 +32,7 @@ pub fn init(args: &LogArgs) -> Result<WorkerGuard, String> {
         // On a failed write (a closed log pipe) tracing-subscriber would report it with
         // eprintln!, which panics on that same broken stderr and takes the request down.
         .log_internal_errors(false);
-    let result = match args.log_format {
+    let result = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };

@@ -9,8 +9,9 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 use serde_json::Value;
-use shunt::backend::mock::grounding::{Grounder, Rates, words};
-use shunt::backend::mock::{Answer, Ask, Mock, MockConfig, gemini};
+use shunt::mock::grounding::{Grounder, Rates, words};
+use shunt::mock::{Mock, MockConfig};
+use shunt::providers::{Answer, Ask, Gemini, Provider};
 use shunt::route::classify_model_path;
 
 const SEEDS: u64 = 12;
@@ -46,7 +47,8 @@ fn fixtures(prefix: &str) -> Vec<Fixture> {
         .map(|p| {
             let f: Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("read")).expect("json");
             let req = &f["request"];
-            let (ask, _) = gemini::generation(&call, req, false)
+            let (ask, _) = Gemini
+                .generation(&call, req, "")
                 .expect("valid")
                 .expect("generation");
             let config = &req["generationConfig"];
@@ -70,7 +72,11 @@ fn mock(rates: Rates) -> Mock {
         rates,
         ..MockConfig::default()
     };
-    Mock::new(config, Arc::new(shunt::metrics::Metrics::new()))
+    Mock::new(
+        config,
+        Arc::new(shunt::metrics::Metrics::new()),
+        tokio_util::task::TaskTracker::new(),
+    )
 }
 
 fn grounder(f: &Fixture, rates: Rates) -> Grounder {

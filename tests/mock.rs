@@ -7,10 +7,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use shunt::backend::mock::latency::{Dist, Latency, LatencyTable, ModelLatency};
-use shunt::backend::mock::scenario::Scenarios;
-use shunt::backend::mock::{Mock, MockConfig};
 use shunt::metrics::Metrics;
+use shunt::mock::latency::{Dist, Latency, LatencyTable, ModelLatency};
+use shunt::mock::scenario::Scenarios;
+use shunt::mock::{Mock, MockConfig};
 use shunt::route::classify_model_path;
 use tokio::time::Instant;
 
@@ -19,7 +19,10 @@ const CLAUDE: &str = "/v1/projects/p/locations/us-east5/publishers/anthropic/mod
 
 fn mock(config: MockConfig) -> (Mock, Arc<Metrics>) {
     let metrics = Arc::new(Metrics::new());
-    (Mock::new(config, metrics.clone()), metrics)
+    (
+        Mock::new(config, metrics.clone(), tokio_util::task::TaskTracker::new()),
+        metrics,
+    )
 }
 
 /// Call the mock; return status, headers and the body frames with their arrival times.

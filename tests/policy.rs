@@ -162,8 +162,7 @@ async fn untrusting_client_is_reported_once_per_host() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     assert_eq!(proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}"), 2.0);
-    let warned = proxy.app.warned_untrusted.lock().expect("lock").clone();
-    assert_eq!(warned.into_iter().collect::<Vec<_>>(), vec![host.to_string()]);
+    assert_eq!(proxy.app.untrusted_hosts(), vec![host.to_string()]);
 }
 
 /// An IP-literal target (no SNI is sent) gets a leaf with an IP SAN for the CONNECT host.

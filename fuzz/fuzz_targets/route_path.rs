@@ -11,7 +11,7 @@ fuzz_target!(|data: &str| {
         let _ = classify(service, data);
     }
     if let Some(call) = classify_model_path(data) {
-        assert!(!call.model.is_empty() && !call.verb.is_empty());
+        assert!(!call.model.is_empty() && !call.verb.as_str().is_empty());
         for rewrite in [Rewrite::GeminiApi, Rewrite::Keep] {
             let path = upstream_path(&call, data, rewrite);
             let again = classify_model_path(&path).expect("a rewritten path still classifies");

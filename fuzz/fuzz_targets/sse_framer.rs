@@ -4,17 +4,17 @@
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
-use shunt::backend::mock::{Answer, Ask, Delivery, gemini};
+use shunt::providers::{Answer, Ask, Delivery, Gemini, Provider};
 
 fuzz_target!(|input: (String, u8, bool)| {
     let (text, words, json) = input;
     let ask = Ask { model: "m".into(), ..Ask::default() };
     let answer = if json { Answer::Json(text.clone()) } else { Answer::Text(text.clone()) };
     let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
-    let rendered = gemini::render(&ask, &answer, Delivery::Sse, usize::from(words).max(1), &mut rng);
+    let rendered = Gemini.render(&ask, &answer, Delivery::Sse, usize::from(words).max(1), &mut rng);
     let mut joined = String::new();
-    for frame in &rendered.frames {
-        let frame = std::str::from_utf8(frame).expect("utf-8 frame");
+    for frame in rendered.frames {
+        let frame = std::str::from_utf8(&frame).expect("utf-8 frame");
         let json = frame
             .strip_prefix("data: ")
             .and_then(|f| f.strip_suffix("\r\n\r\n"))

@@ -179,12 +179,12 @@ impl Capture {
     }
 
     /// Record a tunnel once it closes.
-    pub fn tunnel(&self, conn: u64, host: &str, port: u16, started: Instant, bytes_up: u64, bytes_down: u64) {
+    pub fn tunnel(&self, conn: u64, host: &str, port: u16, lasted: Duration, bytes_up: u64, bytes_down: u64) {
         self.submit(Record {
             id: self.id(),
             conn,
-            start: crate::clock::rfc3339_ago(started.elapsed()),
-            duration_ms: ms(started.elapsed()),
+            start: crate::clock::rfc3339_ago(lasted),
+            duration_ms: ms(lasted),
             route: "tunnel",
             host: host.to_string(),
             kind: Kind::Tunnel {

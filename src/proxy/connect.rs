@@ -10,10 +10,11 @@ use http::StatusCode;
 use hyper::body::Incoming;
 use tracing::Instrument;
 
-use super::{deny, intercept, tunnel};
+use super::{intercept, tunnel};
 use crate::app::{App, ClientConn};
 use crate::body::{Body, empty};
 use crate::error::Error;
+use crate::exchange;
 use crate::policy::{Decision, normalize_host};
 
 /// Port an intercepted host is served on; other ports are refused, not tunnelled, so a
@@ -88,29 +89,27 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: ClientCon
     };
     let span = tracing::info_span!("connect", host = %target.host, port = target.port);
     match app.policy.decide(&target.host) {
-        Decision::Intercept(_) if target.port != TLS_PORT => deny(
+        Decision::Intercept(_) if target.port != TLS_PORT => exchange::deny(
             &app,
+            conn.id,
             &target.host,
             target.port,
             format!("shunt intercepts {} only on port {TLS_PORT}", target.host),
-            conn.id,
         ),
         Decision::Intercept(service) => {
             let lifecycle = app.lifecycle.clone();
             let host = target.host.clone();
-            lifecycle.tasks.spawn(
-                async move {
-                    match hyper::upgrade::on(req).await {
-                        Ok(upgraded) => intercept::serve(upgraded, app, service, host, conn).await,
-                        Err(err) => tracing::debug!(error = %err, "CONNECT upgrade failed"),
-                    }
+            let _entered = span.enter();
+            lifecycle.spawn(async move {
+                match hyper::upgrade::on(req).await {
+                    Ok(upgraded) => intercept::serve(upgraded, app, service, host, conn).await,
+                    Err(err) => tracing::debug!(error = %err, "CONNECT upgrade failed"),
                 }
-                .instrument(span),
-            );
+            });
             ok_empty()
         }
         Decision::Tunnel => tunnel::open(req, app, target, conn).instrument(span).await,
-        Decision::Deny(reason) => deny(&app, &target.host, target.port, reason, conn.id),
+        Decision::Deny(reason) => exchange::deny(&app, conn.id, &target.host, target.port, reason),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Interception: TLS accept on an upgraded CONNECT stream with a leaf minted for the
 //! host the client names (SNI, else the CONNECT host), then HTTP/1.1 or HTTP/2 (by ALPN
-//! or preface) served by [`super::serve_intercepted`].
+//! or preface), each request routed and served as an [`Exchange`].
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -13,8 +13,10 @@ use rustls::AlertDescription;
 use tokio_rustls::LazyConfigAcceptor;
 
 use crate::app::{App, ClientConn};
+use crate::conn::serve_until_shutdown;
+use crate::exchange::{Exchange, Scheme};
 use crate::policy::{Service, normalize_host};
-use crate::server::serve_connection_until_shutdown;
+use crate::route;
 
 /// Serve an intercepted connection; `conn` (and its `--max-connections` place) is held
 /// until it closes.
@@ -79,7 +81,8 @@ pub async fn serve(
         let app = svc_app.clone();
         let host = svc_host.clone();
         async move {
-            Ok::<_, Infallible>(super::serve_intercepted(req, &app, service, &host, "https", conn_id).await)
+            let route = route::classify(service, req.uri().path());
+            Ok::<_, Infallible>(Exchange::serve(&app, conn_id, &host, Scheme::Https, route, req).await)
         }
     });
     let mut builder = auto::Builder::new(TokioExecutor::new());
@@ -93,7 +96,7 @@ pub async fn serve(
         .timer(hyper_util::rt::TokioTimer::new())
         .max_header_list_size(app.limits.max_header_bytes as u32);
     let served = builder.serve_connection(TokioIo::new(tls), svc);
-    if let Err(err) = serve_connection_until_shutdown(served, &app.lifecycle.shutdown).await {
+    if let Err(err) = serve_until_shutdown(served, &app.lifecycle.shutdown).await {
         tracing::debug!(host, error = %err, "intercepted connection ended with an error");
     }
     drop(conn);

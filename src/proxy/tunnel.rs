@@ -17,12 +17,13 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tracing::Instrument;
 
 use super::connect::{Target, ok_empty};
 use crate::app::{App, ClientConn};
 use crate::body::Body;
+use crate::config::LocalTunnels;
 use crate::error::Error;
+use crate::exchange;
 
 /// Resolve `host:port` and check shunt may reach it: the addresses to connect to, or why
 /// not (for a 403).
@@ -30,7 +31,7 @@ pub async fn check_target(app: &App, host: &str, port: u16) -> Result<Vec<Socket
     let resolved = tokio::time::timeout(app.connect_timeout, tokio::net::lookup_host((host, port))).await;
     let addrs: Vec<SocketAddr> = match resolved {
         Ok(Ok(addrs)) => addrs.collect(),
-        // Unresolvable: the connection attempt reports it (502).
+        // Unresolvable: no address to refuse; the caller reports it.
         Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
     };
     for addr in &addrs {
@@ -39,7 +40,7 @@ pub async fn check_target(app: &App, host: &str, port: u16) -> Result<Vec<Socket
                 "{host}:{port} is shunt's own listener: tunnelling into itself is refused"
             ));
         }
-        if is_local(addr.ip()) && !app.limits.allow_local_tunnels {
+        if is_local(addr.ip()) && app.limits.local_tunnels == LocalTunnels::Refused {
             return Err(format!(
                 "{host}:{port} resolves to a loopback or link-local address ({}); shunt does not \
                  tunnel to local addresses unless --allow-local-tunnels",
@@ -71,37 +72,31 @@ pub async fn open(
 ) -> http::Response<Body> {
     let upstream = format!("{}:{}", target.host, target.port);
     let addrs = match check_target(&app, &target.host, target.port).await {
-        Ok(addrs) => addrs,
-        Err(reason) => return super::deny(&app, &target.host, target.port, reason, conn.id),
-    };
-    let connecting = async {
-        if addrs.is_empty() {
-            TcpStream::connect((target.host.as_str(), target.port)).await
-        } else {
-            TcpStream::connect(&addrs[..]).await
+        Ok(addrs) if addrs.is_empty() => {
+            let err = Error::UpstreamUnresolved {
+                upstream,
+                source: "no address found".into(),
+            };
+            return exchange::tunnel_failed(&app, err);
         }
+        Ok(addrs) => addrs,
+        Err(reason) => return exchange::deny(&app, conn.id, &target.host, target.port, reason),
     };
-    let server = match tokio::time::timeout(app.connect_timeout, connecting).await {
+    let server = match tokio::time::timeout(app.connect_timeout, TcpStream::connect(&addrs[..])).await {
         Ok(Ok(stream)) => stream,
         Ok(Err(err)) => {
             let err = Error::UpstreamRefused {
                 upstream,
-                detail: err.to_string(),
+                source: Box::new(err),
             };
-            tracing::info!(error = %err, "tunnel failed");
-            app.metrics
-                .observe_request("tunnel", 502, std::time::Duration::ZERO);
-            return err.into_response();
+            return exchange::tunnel_failed(&app, err);
         }
         Err(_) => {
             let err = Error::UpstreamTimeout {
                 upstream,
                 after: app.connect_timeout,
             };
-            tracing::info!(error = %err, "tunnel failed");
-            app.metrics
-                .observe_request("tunnel", 504, std::time::Duration::ZERO);
-            return err.into_response();
+            return exchange::tunnel_failed(&app, err);
         }
     };
     // Through a path the check could not see (another address of this host): a
@@ -109,44 +104,35 @@ pub async fn open(
     if let (Ok(local), Ok(peer)) = (server.local_addr(), server.peer_addr()) {
         if local.ip() == peer.ip() && app.is_own_listener(peer, true) {
             let reason = format!("{upstream} is shunt's own listener: tunnelling into itself is refused");
-            return super::deny(&app, &target.host, target.port, reason, conn.id);
+            return exchange::deny(&app, conn.id, &target.host, target.port, reason);
         }
     }
     let _ = server.set_nodelay(true);
-    app.metrics
-        .observe_request("tunnel", 200, std::time::Duration::ZERO);
-    let tasks = app.lifecycle.tasks.clone();
-    tasks.spawn(
-        async move {
-            let _open = app.metrics.connection_opened();
-            let upgraded = match hyper::upgrade::on(req).await {
-                Ok(u) => u,
-                Err(err) => {
-                    tracing::debug!(error = %err, "CONNECT upgrade failed");
-                    return;
-                }
-            };
-            let started = std::time::Instant::now();
-            let mut client = TokioIo::new(upgraded);
-            let mut server = server;
-            let idle = app.limits.tunnel_idle_timeout;
-            let (up, down) = match splice(&mut client, &mut server, idle).await {
-                Ok((up, down)) => {
-                    tracing::info!(bytes_up = up, bytes_down = down, "tunnel closed");
-                    (up, down)
-                }
-                Err(err) => {
-                    tracing::debug!(error = %err, "tunnel ended with an error");
-                    (0, 0)
-                }
-            };
-            if let Some(capture) = &app.capture {
-                capture.tunnel(conn.id, &target.host, target.port, started, up, down);
+    exchange::tunnel_opened(&app);
+    let lifecycle = app.lifecycle.clone();
+    lifecycle.spawn(async move {
+        let _open = app.metrics.connection_opened();
+        let upgraded = match hyper::upgrade::on(req).await {
+            Ok(u) => u,
+            Err(err) => {
+                tracing::debug!(error = %err, "CONNECT upgrade failed");
+                return;
             }
-            drop(conn);
-        }
-        .in_current_span(),
-    );
+        };
+        let started = std::time::Instant::now();
+        let mut client = TokioIo::new(upgraded);
+        let mut server = server;
+        let idle = app.limits.tunnel_idle_timeout;
+        let bytes = match splice(&mut client, &mut server, idle).await {
+            Ok(counts) => Some(counts),
+            Err(err) => {
+                tracing::debug!(error = %err, "tunnel ended with an error");
+                None
+            }
+        };
+        exchange::tunnel_closed(&app, conn.id, &target.host, target.port, started.elapsed(), bytes);
+        drop(conn);
+    });
     ok_empty()
 }
 

@@ -11,7 +11,6 @@ use http_body_util::{BodyExt, Full};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use shunt::app::App;
 use shunt::config::{Cli, Command, ServeArgs};
-use shunt::tls::ca::Ca;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
@@ -43,40 +42,15 @@ impl Proxy {
             Some(Command::Serve(args)) => args,
             other => panic!("expected serve, got {other:?}"),
         };
-        args.validate().expect("flags valid");
-        let mut ca = Ca::load_or_create(dir.path()).expect("CA");
-        if let Some(path) = &args.keylog {
-            ca = ca.with_key_log(Arc::new(
-                shunt::tls::keylog::KeyLogFile::open(path).expect("key log"),
-            ));
-        }
-        let mock = args.mock.build().expect("mock flags valid");
-        let metrics = Arc::new(shunt::metrics::Metrics::new());
-        let capture = args
-            .capture_config()
-            .map(|c| shunt::capture::Capture::start(&c, metrics.capture_counters()).expect("capture"));
-        let app =
-            Arc::new(App::new(&args, mock, ca, dir.path().to_path_buf(), metrics, capture).expect("app"));
-        let listener = TcpListener::bind(args.listen).await.expect("bind");
+        let config = shunt::config::Config::from_args(args).expect("flags valid");
+        let listener = TcpListener::bind(config.listen).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
-        // The trust kit, as `shunt serve` writes it, for tests that read shunt.env.
-        let env = shunt::tls::kit::EnvSettings {
-            proxy_url: format!("http://{addr}"),
-            certs_dir: dir.path().to_path_buf(),
-            project: args.project.clone(),
-            location: "us-central1".into(),
-            claude_region: "us-east5".into(),
-        };
-        shunt::tls::kit::write_kit(dir.path(), &app.ca, &env).expect("trust kit");
+        let server = shunt::Server::start(listener, config).expect("server starts");
+        let app = server.app().clone();
         let (tx, rx) = oneshot::channel::<()>();
-        let handle = tokio::spawn(shunt::server::run(
-            listener,
-            app.clone(),
-            args.grace_period,
-            async {
-                let _ = rx.await;
-            },
-        ));
+        let handle = tokio::spawn(server.run(async {
+            let _ = rx.await;
+        }));
         Proxy {
             addr,
             app,
@@ -98,15 +72,10 @@ impl Proxy {
         self.handle.take().expect("server task")
     }
 
-    /// Shut down (as SIGTERM does), wait for the server, then close the capture.
+    /// Shut down (as SIGTERM does) and wait for the server, which closes the capture.
     pub async fn stop(&mut self) {
         let server = self.begin_shutdown();
         server.await.expect("server task");
-        if let Some(capture) = self.app.capture.clone() {
-            tokio::task::spawn_blocking(move || capture.shutdown())
-                .await
-                .expect("capture shutdown");
-        }
     }
 
     /// A metric sample's value from `/metrics`, 0 when absent.

@@ -1,4 +1,4 @@
-//! Deterministic filler text and token counting for the mock.
+//! Deterministic filler text for the mock's text replies.
 
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -61,13 +61,6 @@ const WORDS: &[&str] = &[
     "options",
 ];
 
-/// FNV-1a over bytes: a stable hash (unlike `DefaultHasher`) for seeding replies.
-pub fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
-
 /// `n` words chosen by `seed`, first word capitalised, ending with a period.
 pub fn words(seed: u64, n: usize) -> Vec<String> {
     let mut rng = SmallRng::seed_from_u64(seed);
@@ -84,10 +77,4 @@ pub fn words(seed: u64, n: usize) -> Vec<String> {
         last.push('.');
     }
     out
-}
-
-/// Rough token count: about four characters per token, at least one for non-empty text.
-pub fn count_tokens(text: &str) -> u64 {
-    let chars = text.chars().count() as u64;
-    if chars == 0 { 0 } else { chars.div_ceil(4) }
 }

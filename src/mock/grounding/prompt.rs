@@ -10,8 +10,8 @@
 //! or at the next example. A block whose values say they are examples
 //! (`<example-id-for-few-shots--do-not-use-this-in-output>`) is one too.
 //!
-//! Work is bounded: at most [`MAX_BLOCKS`] blocks are parsed, each from at most
-//! [`MAX_BLOCK_BYTES`] of text, and every scan is linear.
+//! Work is bounded: at most `MAX_BLOCKS` blocks are parsed, each from at most
+//! `MAX_BLOCK_BYTES` of text, and every scan is linear.
 
 use std::ops::Range;
 use std::sync::LazyLock;

@@ -17,7 +17,7 @@
 use rand::Rng;
 
 use super::grounding::words;
-use super::{Ask, ToolDecl, ToolMode};
+use crate::providers::{Ask, ToolDecl, ToolMode};
 
 /// Planning knobs (`--auto-call-rate`, `--max-tool-rounds`).
 #[derive(Debug, Clone, Copy, PartialEq)]

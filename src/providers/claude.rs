@@ -7,20 +7,56 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Answer, Ask, Delivery, Pieces, Rendered, Structured, ToolDecl, ToolMode, text};
+use super::{
+    Answer, Ask, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, tokens,
+};
 use crate::body::{Body, json_response};
-use crate::route::ModelCall;
+use crate::route::{ModelCall, Verb};
 use schemagen::Dialect;
 
+/// Claude's Messages API on Vertex.
+pub struct Claude;
+
+impl Provider for Claude {
+    fn generation(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        _query: &str,
+    ) -> Result<Option<(Ask, Delivery)>, String> {
+        generation(call, req)
+    }
+
+    fn utility(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        _budget: &ReplyBudget,
+    ) -> Result<http::Response<Body>, String> {
+        utility(call, req)
+    }
+
+    fn render(
+        &self,
+        ask: &Ask,
+        answer: &Answer,
+        delivery: Delivery,
+        chunk_words: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Rendered {
+        render(ask, answer, delivery, chunk_words, rng)
+    }
+}
+
 /// For message generation, the [`Ask`] and how to deliver it; `None` for other calls.
-pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, String> {
+fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, String> {
     if call.model == "count-tokens" {
         return Ok(None);
     }
-    let delivery = match call.verb.as_str() {
-        "rawPredict" if req.get("stream") == Some(&Value::Bool(true)) => Delivery::Sse,
-        "rawPredict" => Delivery::Whole,
-        "streamRawPredict" => Delivery::Sse,
+    let delivery = match call.verb {
+        Verb::RawPredict if req.get("stream") == Some(&Value::Bool(true)) => Delivery::Sse,
+        Verb::RawPredict => Delivery::Whole,
+        Verb::StreamRawPredict => Delivery::Sse,
         _ => return Ok(None),
     };
     let messages = messages(req)?;
@@ -116,11 +152,11 @@ pub fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery
 }
 
 /// Token counting (the only non-generation Claude call).
-pub fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
-    if call.model == "count-tokens" && call.verb == "rawPredict" {
+fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
+    if call.model == "count-tokens" && call.verb == Verb::RawPredict {
         return Ok(json_response(
             StatusCode::OK,
-            &json!({"input_tokens": text::count_tokens(&prompt_text(req)?)}),
+            &json!({"input_tokens": tokens::count_tokens(&prompt_text(req)?)}),
         ));
     }
     Err(format!(
@@ -169,14 +205,14 @@ fn event(name: &str, data: &Value) -> String {
 /// Render an answer as a Messages API reply (whole) or event stream: one content block
 /// for text, one `tool_use` block per call (streamed as `input_json_delta` pieces).
 /// Stream frames are built as they are sent.
-pub fn render(
+fn render(
     ask: &Ask,
     answer: &Answer,
     delivery: Delivery,
     chunk_words: usize,
-    rng: &mut impl Rng,
+    rng: &mut dyn rand::RngCore,
 ) -> Rendered {
-    let input_tokens = text::count_tokens(&ask.prompt);
+    let input_tokens = tokens::count_tokens(&ask.prompt);
     let id = format!("msg_vrtx_shunt{:016x}", rng.r#gen::<u64>());
     let mut blocks: Vec<Block> = Vec::new();
     let (output, stop_reason) = match answer {
@@ -215,7 +251,7 @@ pub fn render(
             (String::new(), "end_turn")
         }
     };
-    let output_tokens = text::count_tokens(&output);
+    let output_tokens = tokens::count_tokens(&output);
     let chunks: usize = blocks.iter().map(|b| b.pieces.chunk_count()).sum();
     if delivery == Delivery::Whole {
         let content: Vec<Value> = blocks.into_iter().map(|b| b.whole).collect();

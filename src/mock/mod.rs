@@ -1,26 +1,26 @@
-//! The built-in mock LLM: answers Gemini (Vertex and Gemini API paths), Claude on Vertex
-//! and embedding calls with wire shapes the real SDKs accept (google-clients.md).
-//! `shunt serve --upstream builtin` and `shunt mock` share this one implementation.
+//! The built-in mock LLM: answers every API a [provider](crate::providers) module reads
+//! (Gemini on Vertex and the Gemini API, Claude on Vertex, embeddings) with wire shapes the
+//! real SDKs accept. `shunt serve --upstream builtin` and `shunt mock` ([`server`]) share
+//! this one implementation.
 //!
 //! A generation request goes through four steps, each its own piece:
-//! 1. the API module ([`gemini`], [`claude`]) reads the request into an [`Ask`];
+//! 1. the provider module reads the request into a neutral [`Ask`];
 //! 2. [`Mock::plan`] decides the [`Answer`]: a scenario rule, the tool calls [`plan`]
 //!    picks, JSON for the response schema ([`schemagen`], grounded in the prompt by
 //!    [`grounding`]), or text;
-//! 3. the API module renders the answer as chunks in its wire format;
-//! 4. [`emit`] sends the chunks on a sampled [`latency::Schedule`], cutting the body
-//!    when a fault says so.
+//! 3. the provider renders the answer as chunks in its wire format;
+//! 4. `emit` sends the chunks on a sampled [`latency::Schedule`], cutting the body when
+//!    a fault says so.
 //!
 //! Replies are deterministic per (seed, request body); faults and latency samples come
 //! from a per-request sequence seeded by `--seed`, so a run repeats.
 
-pub mod claude;
 pub mod faults;
-pub mod gemini;
 pub mod grounding;
 pub mod latency;
 pub mod plan;
 pub mod scenario;
+pub mod server;
 mod text;
 
 use std::sync::Arc;
@@ -32,11 +32,14 @@ use http::StatusCode;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::body::{self, Body, collect_limited};
 use crate::error::{Error, google_error};
 use crate::metrics::Metrics;
-use crate::route::{ModelApi, ModelCall, Publisher};
+use crate::providers::{self, Answer, Ask, Call, Delivery, Rendered, ReplyBudget, tokens};
+use crate::route::ModelCall;
 use faults::{Fault, Faults};
 use latency::{LatencyTable, Schedule};
 use scenario::{Facts, Fixed, Output, Scenarios};
@@ -66,39 +69,6 @@ pub struct MockConfig {
     pub workers: usize,
 }
 
-/// Limits on the work one reply may take.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ReplyBudget {
-    /// Largest reply (structured output, tool arguments, token lists), in bytes.
-    pub max_bytes: usize,
-    /// Most generation steps (values, schema hops, validation nodes, pattern characters).
-    pub max_steps: u64,
-    /// Longest generation time.
-    pub max_time: Duration,
-}
-
-impl Default for ReplyBudget {
-    fn default() -> Self {
-        ReplyBudget {
-            max_bytes: 4 * 1024 * 1024,
-            max_steps: 2_000_000,
-            max_time: Duration::from_secs(5),
-        }
-    }
-}
-
-impl ReplyBudget {
-    /// The budget for a generation starting now.
-    pub fn start(&self, cancel: Option<Arc<AtomicBool>>) -> schemagen::Budget {
-        schemagen::Budget {
-            max_bytes: self.max_bytes,
-            max_steps: self.max_steps,
-            deadline: Some(std::time::Instant::now() + self.max_time),
-            cancel,
-        }
-    }
-}
-
 /// CPU-bound replies generated at once by default: all cores but one (at least one), so
 /// a burst of heavy requests leaves a core for everything else.
 pub fn default_workers() -> usize {
@@ -126,107 +96,6 @@ impl Default for MockConfig {
     }
 }
 
-/// How the model is asked to answer, whatever the API.
-#[derive(Debug, Clone, Default)]
-pub struct Ask {
-    pub model: String,
-    /// All prompt text (system + messages), for scenario regexes and token counts.
-    pub prompt: String,
-    /// The text of the latest user turn that is not a tool result.
-    pub latest_user: Option<String>,
-    pub structured: Option<Structured>,
-    pub tools: Vec<ToolDecl>,
-    pub mode: ToolMode,
-    /// The last turn carries a function / tool result.
-    pub after_tool_result: bool,
-    /// Functions the model called since the latest user message, by name.
-    pub called_this_turn: Vec<String>,
-    /// Model turns that called functions since the latest user message.
-    pub tool_rounds_this_turn: usize,
-    /// The request allows several calls in one turn.
-    pub parallel: bool,
-}
-
-/// A response schema.
-#[derive(Debug, Clone)]
-pub struct Structured {
-    /// `None`: JSON was asked for without a schema.
-    pub schema: Option<(Value, schemagen::Dialect)>,
-    /// `text/x.enum`: answer with one enum value as plain text.
-    pub enum_text: bool,
-}
-
-/// A declared function / tool.
-#[derive(Debug, Clone)]
-pub struct ToolDecl {
-    pub name: String,
-    pub description: String,
-    pub schema: Option<(Value, schemagen::Dialect)>,
-}
-
-/// Function-calling mode.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum ToolMode {
-    /// The model decides (see [`MockConfig::auto_call_rate`]).
-    #[default]
-    Auto,
-    /// Must call one of these (all declared when empty).
-    Any(Vec<String>),
-    /// Must not call.
-    None,
-}
-
-/// What the mock answers.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
-    Text(String),
-    /// Raw JSON text (structured output).
-    Json(String),
-    /// One or more function calls (several: parallel calls in one turn).
-    Calls(Vec<Call>),
-    Error {
-        status: StatusCode,
-        message: String,
-    },
-}
-
-/// A function call in an answer.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Call {
-    pub name: String,
-    pub args: Value,
-    /// Stable per request: the same request gets the same ids.
-    pub id: String,
-}
-
-impl Answer {
-    fn kind(&self) -> &'static str {
-        match self {
-            Answer::Text(_) => "text",
-            Answer::Json(_) => "json",
-            Answer::Calls(_) => "function_call",
-            Answer::Error { .. } => "error",
-        }
-    }
-}
-
-/// A reply in wire form: each frame is one chunk in time (a frame may hold several SSE
-/// events), produced when it is sent, so a long stream is never built whole; a
-/// non-streamed reply is one frame but `chunks` says how many it stands for.
-pub struct Rendered {
-    pub content_type: &'static str,
-    pub frames: Box<dyn Iterator<Item = Bytes> + Send>,
-    pub chunks: usize,
-}
-
-/// How a generation reply is delivered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Delivery {
-    Whole,
-    Sse,
-    JsonArray,
-}
-
 /// The mock: [`Mock::serve`] and [`Mock::answer`] take a model call from request to
 /// response. The CPU-bound part (parsing the body, reading the prompt, generating and
 /// rendering) runs on tokio's blocking pool, at most `--mock-workers` at a time, so the
@@ -237,6 +106,8 @@ pub struct Mock {
     engine: Arc<Engine>,
     /// Permits for CPU-bound work.
     workers: Arc<tokio::sync::Semaphore>,
+    /// Where streaming tasks are spawned (tracked, so shutdown waits for open streams).
+    tasks: TaskTracker,
 }
 
 /// The mock's synchronous core: from a request body to a prepared reply.
@@ -273,7 +144,7 @@ impl Drop for CancelOnDrop {
 }
 
 impl Mock {
-    pub fn new(config: MockConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(config: MockConfig, metrics: Arc<Metrics>, tasks: TaskTracker) -> Self {
         let workers = config.workers.max(1);
         Mock {
             engine: Arc::new(Engine {
@@ -282,6 +153,7 @@ impl Mock {
                 metrics,
             }),
             workers: Arc::new(tokio::sync::Semaphore::new(workers)),
+            tasks,
         }
     }
 
@@ -324,7 +196,7 @@ impl Mock {
                 schedule,
                 delivery,
                 cut,
-            } => emit(rendered, schedule, delivery, cut).await,
+            } => emit(rendered, schedule, delivery, cut, &self.tasks).await,
         }
     }
 
@@ -344,31 +216,22 @@ impl Engine {
         };
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
-        let mut content = SmallRng::seed_from_u64(mix(self.config.seed, text::fnv1a(body)));
-        let publisher = match &call.api {
-            ModelApi::Vertex { publisher, .. } => *publisher,
-            ModelApi::GeminiApi { .. } => Publisher::Google,
-        };
+        let mut content = SmallRng::seed_from_u64(mix(self.config.seed, tokens::fnv1a(body)));
+        let provider = providers::for_call(call);
         let fault = self.config.faults.draw(&mut chance);
         self.metrics.mock_fault(fault.name());
-        if let Fault::Status(status, rpc) = fault {
-            return Prepared::Now(self.fault_response(status, rpc));
+        if let Fault::Status(status) = fault {
+            return Prepared::Now(self.fault_response(status));
         }
         let latency = self.config.latency.for_model(&call.model);
-        let sse = query.split('&').any(|kv| kv == "alt=sse");
-        let generation = match publisher {
-            Publisher::Google => gemini::generation(call, &json, sse),
-            Publisher::Anthropic => claude::generation(call, &json),
-        };
+        let generation = provider.generation(call, &json, query);
         let (ask, delivery) = match generation {
             Ok(Some(g)) => g,
             Ok(None) => {
                 // Not a generation: token counting and embeddings answer after TTFT.
-                let res = match publisher {
-                    Publisher::Google => gemini::utility(call, &json, &self.config.budget),
-                    Publisher::Anthropic => claude::utility(call, &json),
-                };
-                let res = res.unwrap_or_else(|m| invalid_argument(&m));
+                let res = provider
+                    .utility(call, &json, &self.config.budget)
+                    .unwrap_or_else(|m| invalid_argument(&m));
                 return Prepared::After(latency.ttft.sample(&mut chance), res);
             }
             Err(message) => return Prepared::Now(invalid_argument(&message)),
@@ -388,16 +251,9 @@ impl Engine {
             _ => self.metrics.mock_reply(answer.kind(), ask.schema_title(), None),
         }
         if let Answer::Error { status, message } = &answer {
-            return Prepared::Now(google_error(*status, rpc_status(*status), message));
+            return Prepared::Now(google_error(*status, message));
         }
-        let rendered = match publisher {
-            Publisher::Google => {
-                gemini::render(&ask, &answer, delivery, self.config.chunk_words, &mut content)
-            }
-            Publisher::Anthropic => {
-                claude::render(&ask, &answer, delivery, self.config.chunk_words, &mut content)
-            }
-        };
+        let rendered = provider.render(&ask, &answer, delivery, self.config.chunk_words, &mut content);
         let schedule = Schedule::sample(latency, rendered.chunks, &mut chance);
         Prepared::Stream {
             rendered,
@@ -607,7 +463,7 @@ impl Engine {
         text::words(rng.r#gen(), rng.gen_range(lo..=hi.max(lo))).join(" ")
     }
 
-    fn fault_response(&self, status: StatusCode, rpc: &str) -> http::Response<Body> {
+    fn fault_response(&self, status: StatusCode) -> http::Response<Body> {
         let message = match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 "shunt mock: injected fault: Resource exhausted. Please try again later."
@@ -617,7 +473,7 @@ impl Engine {
             }
             _ => "shunt mock: injected fault: Internal error encountered.",
         };
-        let mut res = google_error(status, rpc, message);
+        let mut res = google_error(status, message);
         if status == StatusCode::TOO_MANY_REQUESTS {
             res.headers_mut()
                 .insert(http::header::RETRY_AFTER, self.config.faults.retry_after.into());
@@ -651,17 +507,6 @@ fn call_id(rng: &mut impl Rng) -> String {
     format!("{:016x}", rng.r#gen::<u64>())
 }
 
-impl Ask {
-    /// The response schema's `title`, if any.
-    pub fn schema_title(&self) -> Option<&str> {
-        self.structured
-            .as_ref()
-            .and_then(|s| s.schema.as_ref())
-            .and_then(|(s, _)| s.get("title"))
-            .and_then(Value::as_str)
-    }
-}
-
 /// Combine the seed with a per-request value (splitmix64 finaliser).
 fn mix(seed: u64, value: u64) -> u64 {
     let mut z = seed ^ value.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -670,32 +515,20 @@ fn mix(seed: u64, value: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Google RPC status name for an HTTP status.
-fn rpc_status(status: StatusCode) -> &'static str {
-    match status.as_u16() {
-        400 => "INVALID_ARGUMENT",
-        401 => "UNAUTHENTICATED",
-        403 => "PERMISSION_DENIED",
-        404 => "NOT_FOUND",
-        409 => "ABORTED",
-        429 => "RESOURCE_EXHAUSTED",
-        499 => "CANCELLED",
-        501 => "UNIMPLEMENTED",
-        503 => "UNAVAILABLE",
-        504 => "DEADLINE_EXCEEDED",
-        402 | 405..=408 | 410..=428 | 430..=498 => "FAILED_PRECONDITION",
-        _ => "INTERNAL",
-    }
-}
-
 /// Vertex's answer to a malformed request.
 fn invalid_argument(message: &str) -> http::Response<Body> {
-    google_error(StatusCode::BAD_REQUEST, "INVALID_ARGUMENT", message)
+    google_error(StatusCode::BAD_REQUEST, message)
 }
 
 /// Deliver `rendered` on `schedule`. Streams send each frame when its time comes; a
 /// whole reply waits the full schedule, then answers. `cut` aborts the body half-way.
-async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: bool) -> http::Response<Body> {
+async fn emit(
+    rendered: Rendered,
+    schedule: Schedule,
+    delivery: Delivery,
+    cut: bool,
+    tasks: &TaskTracker,
+) -> http::Response<Body> {
     let content_type = rendered.content_type;
     let body = match delivery {
         Delivery::Whole => {
@@ -704,12 +537,15 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
             if cut {
                 let (tx, body) = body::channel(2);
                 let half = Bytes::from(whole[..whole.len() / 2].to_vec());
-                tokio::spawn(async move {
-                    let _ = tx.send(Ok(half)).await;
-                    let _ = tx
-                        .send(Err("shunt mock: injected fault: connection cut".into()))
-                        .await;
-                });
+                tasks.spawn(
+                    async move {
+                        let _ = tx.send(Ok(half)).await;
+                        let _ = tx
+                            .send(Err("shunt mock: injected fault: connection cut".into()))
+                            .await;
+                    }
+                    .in_current_span(),
+                );
                 body
             } else {
                 body::full(whole)
@@ -722,7 +558,7 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
             let (tx, body) = body::channel(2);
             let frames = rendered.frames;
             let cut_at = cut.then(|| rendered.chunks.div_ceil(2).max(1));
-            tokio::spawn(async move {
+            let stream = async move {
                 pause(schedule.first).await;
                 for (i, frame) in frames.enumerate() {
                     if i > 0 {
@@ -744,7 +580,8 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
                         .send(Err("shunt mock: injected fault: stream cut".into()))
                         .await;
                 }
-            });
+            };
+            tasks.spawn(stream.in_current_span());
             body
         }
     };
@@ -761,110 +598,5 @@ async fn emit(rendered: Rendered, schedule: Schedule, delivery: Delivery, cut: b
 async fn pause(d: std::time::Duration) {
     if !d.is_zero() {
         tokio::time::sleep(d).await;
-    }
-}
-
-/// A reply text cut into streamed chunks, as they are sent: by words for prose, by
-/// characters for JSON (which has few spaces). Concatenated, the chunks give the text back
-/// exactly; one chunk at least, even for empty text.
-#[derive(Debug, Clone)]
-pub struct Pieces {
-    text: Arc<str>,
-    pos: usize,
-    per_chunk: usize,
-    json: bool,
-    done: bool,
-}
-
-impl Pieces {
-    pub fn new(text: impl Into<Arc<str>>, chunk_words: usize, json: bool) -> Pieces {
-        let chunk_words = chunk_words.max(1);
-        Pieces {
-            text: text.into(),
-            pos: 0,
-            per_chunk: if json { chunk_words * 6 } else { chunk_words },
-            json,
-            done: false,
-        }
-    }
-
-    /// How many chunks there will be (without building them).
-    pub fn chunk_count(&self) -> usize {
-        let (mut pos, mut n) = (self.pos, 0);
-        loop {
-            n += 1;
-            pos = self.chunk_end(pos);
-            if pos >= self.text.len() {
-                return n;
-            }
-        }
-    }
-
-    /// End (exclusive, in bytes) of the chunk starting at `from`.
-    fn chunk_end(&self, from: usize) -> usize {
-        let rest = &self.text[from..];
-        let mut taken = 0;
-        if self.json {
-            for (i, c) in rest.char_indices() {
-                taken += 1;
-                if taken == self.per_chunk {
-                    return from + i + c.len_utf8();
-                }
-            }
-        } else {
-            for (i, c) in rest.char_indices() {
-                if c == ' ' {
-                    taken += 1;
-                    if taken == self.per_chunk {
-                        return from + i + 1;
-                    }
-                }
-            }
-        }
-        self.text.len()
-    }
-}
-
-impl Iterator for Pieces {
-    type Item = String;
-
-    fn next(&mut self) -> Option<String> {
-        if self.done {
-            return None;
-        }
-        let end = self.chunk_end(self.pos);
-        let piece = self.text[self.pos..end].to_string();
-        self.pos = end;
-        if self.pos >= self.text.len() {
-            self.done = true;
-        }
-        Some(piece)
-    }
-}
-
-/// Split `text` into its chunks at once (see [`Pieces`]).
-pub fn split_chunks(text: &str, chunk_words: usize, json: bool) -> Vec<String> {
-    Pieces::new(text, chunk_words, json).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Chunks always concatenate back to the text.
-    #[test]
-    fn chunks_roundtrip() {
-        for (text, json) in [
-            ("a b c d e f g", false),
-            ("{\"k\":\"value with spaces\",\"n\":[1,2,3]}", true),
-            ("", false),
-        ] {
-            for n in 1..5 {
-                let chunks = split_chunks(text, n, json);
-                assert_eq!(chunks.concat(), text);
-                assert!(!chunks.is_empty());
-            }
-        }
-        assert_eq!(split_chunks("a b c d e", 2, false), vec!["a b ", "c d ", "e"]);
     }
 }

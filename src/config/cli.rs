@@ -1,6 +1,6 @@
 //! The command line: one clap definition where every flag also reads a `SHUNT_*`
-//! environment variable (compose files configure shunt with env). Validation that clap
-//! cannot express happens once, in [`ServeArgs::validate`], before anything binds.
+//! environment variable (compose files configure shunt with env). Values are parsed here;
+//! checks across flags and reading the files they name happen in [`super::Config`].
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,13 +8,11 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::backend::mock::MockConfig;
-use crate::backend::mock::faults::Faults;
-use crate::backend::mock::latency::{Dist, Latency, LatencyTable};
-use crate::backend::mock::scenario::Scenarios;
-use crate::backend::record::ReplayMiss;
+use super::values::{Cidr, parse_cidr, parse_duration_secs, parse_override, parse_rate, parse_word_range};
+use crate::mock::latency::Dist;
 use crate::policy::Other;
 use crate::route::Rewrite;
+use crate::telemetry::LogFormat;
 use crate::tls::kit::DEFAULT_PROJECT;
 
 /// shunt: an HTTPS_PROXY sidecar that diverts Vertex AI traffic to a mock.
@@ -60,11 +58,13 @@ pub enum CaptureCommand {
     },
 }
 
-/// Log output format.
+/// What a replay miss does (`--replay-miss`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
+pub enum ReplayMiss {
+    /// 404 naming the request that has no recording.
+    Error,
+    /// Answer with the configured upstream (built-in mock or --upstream URL).
+    Upstream,
 }
 
 /// Where model calls go.
@@ -93,17 +93,6 @@ fn parse_upstream(s: &str) -> Result<Upstream, String> {
         )),
         _ => Err(format!("`{s}`: expected `builtin` or http://HOST:PORT")),
     }
-}
-
-fn parse_duration_secs(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("`{s}` must be between 0 and 86400 seconds"));
-    }
-    Ok(Duration::from_secs_f64(secs))
 }
 
 /// Logging flags shared by the long-running commands.
@@ -143,7 +132,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUNT_PROJECT", default_value = DEFAULT_PROJECT)]
     pub project: String,
     /// URL apps use to reach this proxy, written into shunt.env
-    /// [default: http://<listen address>].
+    /// [default: http://LISTEN-ADDRESS].
     #[arg(long, env = "SHUNT_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Certs dir as the app container sees it, written into shunt.env
@@ -181,7 +170,7 @@ pub struct ServeArgs {
     #[arg(long, env = "SHUNT_KEYLOG")]
     pub keylog: Option<PathBuf>,
     #[command(flatten)]
-    pub limits: Limits,
+    pub limits: LimitFlags,
     /// Record: forward model and token calls to the real Google hosts over verified TLS
     /// (the app's own credentials pass through) and store each exchange in DIR.
     #[arg(long, env = "SHUNT_RECORD", value_name = "DIR", conflicts_with = "replay")]
@@ -210,7 +199,7 @@ pub struct ServeArgs {
 
 /// Limits that keep one misbehaving client from hurting the load test.
 #[derive(Debug, Clone, Args)]
-pub struct Limits {
+pub struct LimitFlags {
     /// Client connections served at once; further ones wait in the listen backlog.
     #[arg(long, env = "SHUNT_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
@@ -240,117 +229,6 @@ pub struct Limits {
     pub allow_local_tunnels: bool,
 }
 
-/// An IP network, `ADDR/PREFIX` (a bare address is a /32 or /128).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    pub addr: std::net::IpAddr,
-    pub prefix: u8,
-}
-
-impl Cidr {
-    /// Does `ip` fall inside this network? (IPv4-mapped IPv6 peers count as IPv4.)
-    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
-        use std::net::IpAddr;
-        let ip = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-            v4 => v4,
-        };
-        match (self.addr, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-fn parse_cidr(s: &str) -> Result<Cidr, String> {
-    let (addr, prefix) = s.split_once('/').unwrap_or((s, ""));
-    let addr: std::net::IpAddr = addr
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not an IP network (ADDR/PREFIX)"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let prefix = if prefix.is_empty() {
-        max
-    } else {
-        prefix
-            .parse::<u8>()
-            .ok()
-            .filter(|p| *p <= max)
-            .ok_or_else(|| format!("`{s}`: prefix must be 0..={max}"))?
-    };
-    Ok(Cidr { addr, prefix })
-}
-
-impl Limits {
-    fn validate(&self) -> Result<(), String> {
-        if self.max_connections == 0 {
-            return Err("--max-connections must be at least 1".into());
-        }
-        if self.max_header_bytes < 8192 {
-            return Err(format!(
-                "--max-header-bytes {} must be at least 8192",
-                self.max_header_bytes
-            ));
-        }
-        if self.header_read_timeout.is_zero() {
-            return Err("--header-read-timeout must be above 0".into());
-        }
-        if self.tunnel_idle_timeout.is_zero() {
-            return Err("--tunnel-idle-timeout must be above 0".into());
-        }
-        Ok(())
-    }
-}
-
-fn parse_override(s: &str) -> Result<(String, String), String> {
-    let (host, addr) = s
-        .split_once('=')
-        .ok_or_else(|| format!("`{s}`: expected HOST=ADDR:PORT"))?;
-    addr.parse::<std::net::SocketAddr>()
-        .map_err(|_| format!("`{s}`: {addr} is not ADDR:PORT"))?;
-    Ok((host.to_ascii_lowercase(), addr.to_string()))
-}
-
-impl ServeArgs {
-    /// The capture settings, when `--capture` names at least one file.
-    pub fn capture_config(&self) -> Option<crate::capture::CaptureConfig> {
-        (!self.capture.is_empty()).then(|| crate::capture::CaptureConfig {
-            paths: self.capture.clone(),
-            max_body: self.capture_max_body,
-            secrets: self.capture_secrets,
-            har_entries: self.capture_har_entries,
-            har_bytes: self.capture_har_bytes,
-        })
-    }
-
-    /// Checks clap cannot express; an error here exits 64 before anything binds.
-    pub fn validate(&self) -> Result<(), String> {
-        self.limits.validate()?;
-        if self.project.is_empty() || self.project.contains(char::is_whitespace) {
-            return Err(format!(
-                "--project `{}` must be a non-empty id without spaces",
-                self.project
-            ));
-        }
-        if let Some(url) = &self.public_url {
-            let ok = url
-                .parse::<http::Uri>()
-                .is_ok_and(|u| u.scheme_str() == Some("http") && u.authority().is_some());
-            if !ok {
-                return Err(format!("--public-url `{url}` must look like http://HOST:PORT"));
-            }
-        }
-        Ok(())
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct MockArgs {
     /// Address to serve the mock on (plain HTTP).
@@ -366,33 +244,6 @@ pub struct MockArgs {
     pub mock: MockFlags,
     #[command(flatten)]
     pub log: LogArgs,
-}
-
-/// `MIN..MAX` or `N`.
-fn parse_word_range(s: &str) -> Result<(usize, usize), String> {
-    let parse = |v: &str| {
-        v.trim()
-            .parse::<usize>()
-            .map_err(|_| format!("`{s}`: expected N or MIN..MAX"))
-    };
-    let (lo, hi) = match s.split_once("..") {
-        Some((lo, hi)) => (parse(lo)?, parse(hi)?),
-        None => {
-            let n = parse(s)?;
-            (n, n)
-        }
-    };
-    if lo == 0 || lo > hi || hi > 100_000 {
-        return Err(format!("`{s}`: need 1 <= MIN <= MAX <= 100000"));
-    }
-    Ok((lo, hi))
-}
-
-fn parse_rate(s: &str) -> Result<f64, String> {
-    s.parse::<f64>()
-        .ok()
-        .filter(|r| (0.0..=1.0).contains(r))
-        .ok_or_else(|| format!("`{s}` is not a rate between 0 and 1"))
 }
 
 /// Knobs of the built-in mock, shared by `serve` (with `--upstream builtin`) and `mock`.
@@ -469,55 +320,6 @@ pub struct MockFlags {
     pub mock_workers: Option<u32>,
 }
 
-impl MockFlags {
-    /// The mock's configuration; reads and checks the scenario file.
-    pub fn build(&self) -> Result<MockConfig, String> {
-        let faults = Faults {
-            rate_429: self.fault_429,
-            rate_500: self.fault_500,
-            rate_503: self.fault_503,
-            rate_cut: self.fault_cut,
-            retry_after: self.retry_after,
-        };
-        faults.validate()?;
-        let scenarios = match &self.scenarios {
-            Some(path) => Scenarios::load(path).map_err(|e| format!("--scenarios {e}"))?,
-            None => Scenarios::default(),
-        };
-        Ok(MockConfig {
-            seed: self.seed,
-            reply_words: self.reply_words,
-            chunk_words: self.chunk_words as usize,
-            latency: LatencyTable {
-                default: Latency {
-                    ttft: self.ttft.clone(),
-                    gap: self.gap.clone(),
-                },
-                models: scenarios.models.clone(),
-            },
-            faults,
-            planning: crate::backend::mock::plan::Planning {
-                auto_call_rate: self.auto_call_rate,
-                max_rounds: self.max_tool_rounds as usize,
-            },
-            rates: crate::backend::mock::grounding::Rates {
-                match_rate: self.match_rate,
-                null_rate: self.null_rate,
-            },
-            scenarios,
-            max_body: self.max_body,
-            budget: crate::backend::mock::ReplyBudget {
-                max_bytes: self.max_reply_bytes,
-                max_steps: self.max_reply_steps,
-                max_time: self.max_reply_time,
-            },
-            workers: self
-                .mock_workers
-                .map_or_else(crate::backend::mock::default_workers, |n| n as usize),
-        })
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct CaArgs {
     /// Directory holding the CA.
@@ -586,27 +388,6 @@ mod tests {
         assert_eq!(cli.serve.listen, "127.0.0.1:8080".parse().expect("addr"));
         assert_eq!(cli.serve.upstream, Upstream::Builtin);
         assert_eq!(cli.serve.certs, PathBuf::from("./certs"));
-    }
-
-    /// CIDR parsing and matching, IPv4 and IPv6.
-    #[test]
-    fn cidrs() {
-        let net = parse_cidr("10.1.0.0/16").expect("cidr");
-        assert!(net.contains("10.1.200.3".parse().expect("ip")));
-        assert!(!net.contains("10.2.0.1".parse().expect("ip")));
-        assert!(net.contains("::ffff:10.1.0.9".parse().expect("ip")));
-        assert!(
-            parse_cidr("0.0.0.0/0")
-                .expect("all")
-                .contains("8.8.8.8".parse().expect("ip"))
-        );
-        assert!(
-            parse_cidr("::1")
-                .expect("v6")
-                .contains("::1".parse().expect("ip"))
-        );
-        assert!(parse_cidr("10.0.0.0/33").is_err());
-        assert!(parse_cidr("nope/8").is_err());
     }
 
     /// Upstream URLs must be http with no path.

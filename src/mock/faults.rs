@@ -20,8 +20,8 @@ pub struct Faults {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     None,
-    /// Answer with this status and Google RPC status name instead of a reply.
-    Status(StatusCode, &'static str),
+    /// Answer with this status (and its Google error body) instead of a reply.
+    Status(StatusCode),
     /// Send part of the reply, then abort the body.
     Cut,
 }
@@ -31,9 +31,9 @@ impl Fault {
     pub fn name(self) -> &'static str {
         match self {
             Fault::None => "none",
-            Fault::Status(StatusCode::TOO_MANY_REQUESTS, _) => "429",
-            Fault::Status(StatusCode::SERVICE_UNAVAILABLE, _) => "503",
-            Fault::Status(_, _) => "500",
+            Fault::Status(StatusCode::TOO_MANY_REQUESTS) => "429",
+            Fault::Status(StatusCode::SERVICE_UNAVAILABLE) => "503",
+            Fault::Status(_) => "500",
             Fault::Cut => "cut",
         }
     }
@@ -66,15 +66,15 @@ impl Faults {
         let u: f64 = rng.r#gen();
         let mut edge = self.rate_429;
         if u < edge {
-            return Fault::Status(StatusCode::TOO_MANY_REQUESTS, "RESOURCE_EXHAUSTED");
+            return Fault::Status(StatusCode::TOO_MANY_REQUESTS);
         }
         edge += self.rate_500;
         if u < edge {
-            return Fault::Status(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL");
+            return Fault::Status(StatusCode::INTERNAL_SERVER_ERROR);
         }
         edge += self.rate_503;
         if u < edge {
-            return Fault::Status(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
+            return Fault::Status(StatusCode::SERVICE_UNAVAILABLE);
         }
         if self.rate_cut > 0.0 && rng.gen_bool(self.rate_cut) {
             return Fault::Cut;

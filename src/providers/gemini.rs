@@ -10,9 +10,11 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::{Answer, Ask, Delivery, Pieces, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, text};
+use super::{
+    Answer, Ask, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, tokens,
+};
 use crate::body::{Body, json_response};
-use crate::route::ModelCall;
+use crate::route::{ModelCall, Verb};
 use schemagen::Dialect;
 
 /// `obj[camel]`, else `obj[snake]`.
@@ -20,15 +22,45 @@ pub fn field<'a>(v: &'a Value, camel: &str, snake: &str) -> Option<&'a Value> {
     v.get(camel).or_else(|| v.get(snake))
 }
 
-/// For generation verbs, the [`Ask`] and how to deliver it; `None` for other verbs.
-pub fn generation(call: &ModelCall, req: &Value, sse: bool) -> Result<Option<(Ask, Delivery)>, String> {
-    let delivery = match call.verb.as_str() {
-        "generateContent" => Delivery::Whole,
-        "streamGenerateContent" if sse => Delivery::Sse,
-        "streamGenerateContent" => Delivery::JsonArray,
-        _ => return Ok(None),
-    };
-    Ok(Some((ask(call, req)?, delivery)))
+/// The Gemini wire format (Vertex and the Gemini API).
+pub struct Gemini;
+
+impl Provider for Gemini {
+    fn generation(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        query: &str,
+    ) -> Result<Option<(Ask, Delivery)>, String> {
+        let sse = query.split('&').any(|kv| kv == "alt=sse");
+        let delivery = match call.verb {
+            Verb::GenerateContent => Delivery::Whole,
+            Verb::StreamGenerateContent if sse => Delivery::Sse,
+            Verb::StreamGenerateContent => Delivery::JsonArray,
+            _ => return Ok(None),
+        };
+        Ok(Some((ask(call, req)?, delivery)))
+    }
+
+    fn utility(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        budget: &ReplyBudget,
+    ) -> Result<http::Response<Body>, String> {
+        utility(call, req, budget)
+    }
+
+    fn render(
+        &self,
+        ask: &Ask,
+        answer: &Answer,
+        delivery: Delivery,
+        chunk_words: usize,
+        rng: &mut dyn rand::RngCore,
+    ) -> Rendered {
+        render(ask, answer, delivery, chunk_words, rng)
+    }
 }
 
 fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
@@ -194,14 +226,14 @@ fn content_text(content: &Value) -> String {
 }
 
 /// Render an answer as GenerateContentResponse chunks.
-pub fn render(
+fn render(
     ask: &Ask,
     answer: &Answer,
     delivery: Delivery,
     chunk_words: usize,
-    rng: &mut impl Rng,
+    rng: &mut dyn rand::RngCore,
 ) -> Rendered {
-    let prompt_tokens = text::count_tokens(&ask.prompt);
+    let prompt_tokens = tokens::count_tokens(&ask.prompt);
     let envelope = Envelope {
         model: ask.model.clone(),
         created: crate::clock::now_rfc3339(),
@@ -219,7 +251,7 @@ pub fn render(
             (
                 Box::new(pieces.map(|c| vec![json!({"text": c})])),
                 n,
-                text::count_tokens(t),
+                tokens::count_tokens(t),
             )
         }
         Answer::Text(t) | Answer::Json(t) => {
@@ -227,7 +259,7 @@ pub fn render(
             (
                 Box::new(std::iter::once(vec![json!({"text": t})])),
                 n,
-                text::count_tokens(t),
+                tokens::count_tokens(t),
             )
         }
         Answer::Calls(calls) => {
@@ -236,7 +268,7 @@ pub fn render(
                 .iter()
                 .map(|c| json!({"functionCall": {"name": c.name, "args": c.args}}))
                 .collect();
-            (Box::new(std::iter::once(parts)), 1, text::count_tokens(&output))
+            (Box::new(std::iter::once(parts)), 1, tokens::count_tokens(&output))
         }
         Answer::Error { .. } => (Box::new(std::iter::once(vec![json!({"text": ""})])), 1, 0),
     };
@@ -303,16 +335,16 @@ impl Envelope {
 }
 
 /// Non-generation verbs: token counting and embeddings.
-pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<http::Response<Body>, String> {
-    match call.verb.as_str() {
-        "countTokens" => {
+fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<http::Response<Body>, String> {
+    match &call.verb {
+        Verb::CountTokens => {
             let prompt = prompt_text(req)?;
             Ok(json_response(
                 StatusCode::OK,
-                &json!({"totalTokens": text::count_tokens(&prompt), "totalBillableCharacters": prompt.chars().count()}),
+                &json!({"totalTokens": tokens::count_tokens(&prompt), "totalBillableCharacters": prompt.chars().count()}),
             ))
         }
-        "computeTokens" => {
+        Verb::ComputeTokens => {
             let prompt = prompt_text(req)?;
             // Each token is listed twice (base64 text and id): check the reply's size
             // before building it.
@@ -330,7 +362,7 @@ pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<ht
             let words: Vec<&str> = prompt.split_whitespace().collect();
             let ids: Vec<String> = words
                 .iter()
-                .map(|w| (text::fnv1a(w.as_bytes()) % 256_000).to_string())
+                .map(|w| (tokens::fnv1a(w.as_bytes()) % 256_000).to_string())
                 .collect();
             let tokens: Vec<String> = words.iter().map(|w| BASE64.encode(w.as_bytes())).collect();
             Ok(json_response(
@@ -338,8 +370,8 @@ pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<ht
                 &json!({"tokensInfo": [{"tokens": tokens, "tokenIds": ids, "role": "user"}]}),
             ))
         }
-        "predict" => predict_embeddings(call, req, budget),
-        "embedContent" => {
+        Verb::Predict => predict_embeddings(call, req, budget),
+        Verb::EmbedContent => {
             let content = req.get("content").ok_or("Invalid value at 'content': required")?;
             let text = content_text(content);
             let dims = output_dims(
@@ -349,7 +381,7 @@ pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<ht
                     Some(req),
                 ],
             )?;
-            let tokens = text::count_tokens(&text);
+            let tokens = tokens::count_tokens(&text);
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"embedding": {"values": embedding(&text, dims)},
@@ -357,17 +389,8 @@ pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<ht
                         "truncated": false}),
             ))
         }
-        "batchEmbedContents" => {
-            let requests = req
-                .get("requests")
-                .and_then(Value::as_array)
-                .ok_or("Invalid value at 'requests': expected a list")?;
-            if requests.len() > MAX_BATCH {
-                return Err(format!(
-                    "Invalid value at 'requests': {} requests; at most {MAX_BATCH} per batch",
-                    requests.len()
-                ));
-            }
+        Verb::BatchEmbedContents => {
+            let requests = bounded_list(req, "requests", MAX_BATCH)?;
             let dims: Vec<usize> = requests
                 .iter()
                 .map(|r| output_dims(call, &[Some(r)]))
@@ -391,6 +414,21 @@ pub fn utility(call: &ModelCall, req: &Value, budget: &ReplyBudget) -> Result<ht
     }
 }
 
+/// The list at `req[field]`, refused (as Vertex would) when missing or longer than `max`.
+fn bounded_list<'a>(req: &'a Value, field: &str, max: usize) -> Result<&'a Vec<Value>, String> {
+    let list = req
+        .get(field)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("Invalid value at '{field}': expected a list"))?;
+    if list.len() > max {
+        return Err(format!(
+            "Invalid value at '{field}': {} {field}; at most {max} per request",
+            list.len()
+        ));
+    }
+    Ok(list)
+}
+
 /// All prompt text of a request (system instruction and contents).
 fn prompt_text(req: &Value) -> Result<String, String> {
     let mut out = Vec::new();
@@ -407,16 +445,7 @@ fn predict_embeddings(
     req: &Value,
     budget: &ReplyBudget,
 ) -> Result<http::Response<Body>, String> {
-    let instances = req
-        .get("instances")
-        .and_then(Value::as_array)
-        .ok_or("Invalid value at 'instances': expected a list")?;
-    if instances.len() > MAX_INSTANCES {
-        return Err(format!(
-            "Invalid value at 'instances': {} instances; at most {MAX_INSTANCES} per request",
-            instances.len()
-        ));
-    }
+    let instances = bounded_list(req, "instances", MAX_INSTANCES)?;
     let dims = output_dims(call, &[req.get("parameters")])?;
     check_vectors(instances.len(), dims, budget)?;
     let mut chars = 0;
@@ -428,7 +457,7 @@ fn predict_embeddings(
             .ok_or_else(|| format!("Invalid value at 'instances[{i}].content': expected a string"))?;
         chars += text.chars().count();
         predictions.push(json!({"embeddings": {"values": embedding(text, dims),
-            "statistics": {"token_count": text::count_tokens(text), "truncated": false}}}));
+            "statistics": {"token_count": tokens::count_tokens(text), "truncated": false}}}));
     }
     Ok(json_response(
         StatusCode::OK,
@@ -482,7 +511,7 @@ fn check_vectors(count: usize, dims: usize, budget: &ReplyBudget) -> Result<(), 
 /// A deterministic unit vector for `text`: distinct texts give distinct vectors.
 pub fn embedding(text: &str, dims: usize) -> Vec<f64> {
     use rand::SeedableRng;
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(text::fnv1a(text.as_bytes()));
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(tokens::fnv1a(text.as_bytes()));
     let raw: Vec<f64> = (0..dims).map(|_| rng.gen_range(-1.0..1.0)).collect();
     let norm = raw
         .iter()

@@ -3,7 +3,7 @@
 //! response as timed chunks — as one JSON file. `--replay DIR` answers matching requests
 //! (method, path with query, normalised JSON body) from those files, keeping the chunking
 //! and, with `--replay-timing`, the recorded timing; a miss fails with 404 or goes to the
-//! configured upstream (`--replay-miss`).
+//! configured upstream (`--replay-miss upstream`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,9 +14,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
+use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 
 use crate::body::{self, Body, collect_limited};
 use crate::error::Error;
@@ -73,8 +76,25 @@ fn canonical(v: &serde_json::Value) -> String {
     }
 }
 
-/// Where `--record` sends intercepted calls: the real hosts, TLS verified against the
-/// public roots (plus `--origin-ca`), optionally redirected by `--origin-override`.
+/// The trust `--record` verifies the real hosts with: the public web roots plus the
+/// certificates of `--origin-ca`.
+pub fn record_roots(
+    extra: &[rustls_pki_types::CertificateDer<'static>],
+) -> Result<rustls::RootCertStore, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
+        let _ = roots.add(der.clone());
+    }
+    for der in extra {
+        roots
+            .add(der.clone())
+            .map_err(|e| format!("--origin-ca: not a CA certificate rustls accepts: {e}"))?;
+    }
+    Ok(roots)
+}
+
+/// Where `--record` sends intercepted calls: the real hosts, TLS verified against
+/// [`record_roots`], optionally redirected by `--origin-override`.
 pub struct Recorder {
     dir: PathBuf,
     tls: Arc<rustls::ClientConfig>,
@@ -82,28 +102,21 @@ pub struct Recorder {
     seq: AtomicU64,
     timeout: Duration,
     max_body: usize,
+    /// Where the relay tasks are spawned (tracked for the shutdown drain).
+    tasks: TaskTracker,
 }
 
 impl Recorder {
+    /// Create the recording directory and the TLS client.
     pub fn new(
         dir: &Path,
-        extra_roots_pem: Option<&str>,
+        roots: rustls::RootCertStore,
         overrides: HashMap<String, String>,
         timeout: Duration,
         max_body: usize,
+        tasks: TaskTracker,
     ) -> Result<Recorder, String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("--record {}: {e}", dir.display()))?;
-        let mut roots = rustls::RootCertStore::empty();
-        for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
-            let _ = roots.add(der.clone());
-        }
-        if let Some(pem_text) = extra_roots_pem {
-            for p in pem::parse_many(pem_text).map_err(|e| format!("--origin-ca: {e}"))? {
-                roots
-                    .add(p.into_contents().into())
-                    .map_err(|e| format!("--origin-ca: {e}"))?;
-            }
-        }
         let mut config = rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_no_client_auth();
@@ -115,7 +128,54 @@ impl Recorder {
             seq: AtomicU64::new(1),
             timeout,
             max_body,
+            tasks,
         })
+    }
+
+    /// Connect to the real host (or its override) over verified TLS.
+    async fn connect(&self, host: &str, origin: &str) -> Result<SendRequest<Full<Bytes>>, Error> {
+        let addr = self
+            .overrides
+            .get(host)
+            .cloned()
+            .unwrap_or_else(|| format!("{host}:443"));
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&addr)
+            .await
+            .map_err(|e| Error::UpstreamUnresolved {
+                upstream: origin.to_string(),
+                source: Box::new(e),
+            })?
+            .collect();
+        let tcp = TcpStream::connect(&addrs[..])
+            .await
+            .map_err(|e| Error::UpstreamRefused {
+                upstream: origin.to_string(),
+                source: Box::new(e),
+            })?;
+        let name = rustls_pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| Error::BadRequest(format!("`{host}` is not a TLS server name: {e}")))?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| Error::UpstreamTls {
+                upstream: origin.to_string(),
+                source: Box::new(e),
+            })?;
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| Error::Upstream {
+                upstream: origin.to_string(),
+                source: Box::new(e),
+            })?;
+        self.tasks.spawn(
+            async move {
+                if let Err(e) = conn.await {
+                    tracing::debug!(error = %e, "recording connection ended with an error");
+                }
+            }
+            .in_current_span(),
+        );
+        Ok(sender)
     }
 
     /// Forward to `https://host/…`, stream the answer back, and store it when it ends.
@@ -128,48 +188,21 @@ impl Recorder {
             .map(|p| p.to_string())
             .unwrap_or_else(|| "/".into());
         let origin = format!("https://{host}");
-        let addr = self
-            .overrides
-            .get(host)
-            .cloned()
-            .unwrap_or_else(|| format!("{host}:443"));
-        let upstream_err = |detail: String| Error::Upstream {
+        let timed_out = || Error::UpstreamTimeout {
             upstream: origin.clone(),
-            detail,
+            after: self.timeout,
         };
-        let connect = async {
-            let tcp = TcpStream::connect(&addr)
-                .await
-                .map_err(|e| Error::UpstreamRefused {
-                    upstream: origin.clone(),
-                    detail: e.to_string(),
-                })?;
-            let name = rustls_pki_types::ServerName::try_from(host.to_string())
-                .map_err(|e| upstream_err(e.to_string()))?;
-            let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
-                .connect(name, tcp)
-                .await
-                .map_err(|e| upstream_err(format!("TLS verification failed: {e}")))?;
-            let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-                .await
-                .map_err(|e| upstream_err(e.to_string()))?;
-            tokio::spawn(conn);
-            Ok::<_, Error>(sender)
-        };
-        let mut sender =
-            tokio::time::timeout(self.timeout, connect)
-                .await
-                .map_err(|_| Error::UpstreamTimeout {
-                    upstream: origin.clone(),
-                    after: self.timeout,
-                })??;
+        let mut sender = tokio::time::timeout(self.timeout, self.connect(host, &origin))
+            .await
+            .map_err(|_| timed_out())??;
         parts.uri = path
             .parse()
             .map_err(|_| Error::BadRequest(format!("bad path {path}")))?;
         parts.version = http::Version::HTTP_11;
         parts.headers.insert(
             http::header::HOST,
-            host.parse().map_err(|_| Error::BadRequest("bad host".into()))?,
+            host.parse()
+                .map_err(|_| Error::BadRequest(format!("`{host}` is not a valid Host header")))?,
         );
         parts.headers.remove(http::header::ACCEPT_ENCODING);
         let method = parts.method.to_string();
@@ -177,11 +210,11 @@ impl Recorder {
         let sent = Instant::now();
         let res = tokio::time::timeout(self.timeout, sender.send_request(out))
             .await
-            .map_err(|_| Error::UpstreamTimeout {
+            .map_err(|_| timed_out())?
+            .map_err(|e| Error::Upstream {
                 upstream: origin.clone(),
-                after: self.timeout,
-            })?
-            .map_err(|e| upstream_err(e.to_string()))?;
+                source: Box::new(e),
+            })?;
         let (parts, mut incoming) = res.into_parts();
         let mut recorded = Recorded {
             key: key(&method, &path, &request_body),
@@ -204,7 +237,7 @@ impl Recorder {
         ));
         // Relay each chunk as it arrives, noting its time; write the file at the end.
         let (tx, out_body) = body::channel(8);
-        tokio::spawn(async move {
+        let relay = async move {
             while let Some(frame) = incoming.frame().await {
                 match frame {
                     Ok(frame) => {
@@ -232,7 +265,8 @@ impl Recorder {
                 }
                 Err(e) => tracing::warn!(error = %e, "cannot serialise the recording"),
             }
-        });
+        };
+        self.tasks.spawn(relay.in_current_span());
         let mut response = http::Response::new(out_body);
         *response.status_mut() = parts.status;
         for (k, v) in parts.headers.iter() {
@@ -247,23 +281,51 @@ impl Recorder {
     }
 }
 
-/// What a replay miss does (`--replay-miss`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum ReplayMiss {
-    /// 404 naming the request that has no recording.
-    Error,
-    /// Answer with the configured upstream (built-in mock or --upstream URL).
-    Upstream,
+/// Recordings read from a `--replay` directory, by match key.
+#[derive(Debug, Default)]
+pub struct Cassette {
+    by_key: HashMap<String, Vec<Recorded>>,
 }
 
-/// The loaded recordings.
+impl Cassette {
+    /// Read every `*.json` recording in `dir` (in name order); errors name the file.
+    pub fn load(dir: &Path) -> Result<Cassette, String> {
+        let mut by_key: HashMap<String, Vec<Recorded>> = HashMap::new();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| format!("--replay {}: {e}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        for file in files {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("--replay {}: {e}", file.display()))?;
+            let r: Recorded = serde_json::from_str(&text)
+                .map_err(|e| format!("--replay {}: not a recording: {e}", file.display()))?;
+            by_key.entry(r.key.clone()).or_default().push(r);
+        }
+        Ok(Cassette { by_key })
+    }
+
+    /// Recordings held.
+    pub fn len(&self) -> usize {
+        self.by_key.values().map(Vec::len).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_key.is_empty()
+    }
+}
+
+/// Answers requests from a [`Cassette`].
 pub struct Replayer {
-    by_key: HashMap<String, Vec<Recorded>>,
+    cassette: Cassette,
     /// Round-robin position per key, so repeated identical calls replay in order.
     next: Mutex<HashMap<String, AtomicUsize>>,
-    pub miss: ReplayMiss,
+    /// Send chunks with their recorded timing (`--replay-timing`).
     timing: bool,
     max_body: usize,
+    tasks: TaskTracker,
 }
 
 /// The result of a replay lookup.
@@ -274,27 +336,14 @@ pub enum Replay {
 }
 
 impl Replayer {
-    pub fn load(dir: &Path, miss: ReplayMiss, timing: bool, max_body: usize) -> Result<Replayer, String> {
-        let mut by_key: HashMap<String, Vec<Recorded>> = HashMap::new();
-        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(|e| format!("--replay {}: {e}", dir.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        files.sort();
-        for file in files {
-            let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let r: Recorded = serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not a recording: {e}", file.display()))?;
-            by_key.entry(r.key.clone()).or_default().push(r);
-        }
-        Ok(Replayer {
-            by_key,
+    pub fn new(cassette: Cassette, timing: bool, max_body: usize, tasks: TaskTracker) -> Replayer {
+        Replayer {
+            cassette,
             next: Mutex::new(HashMap::new()),
-            miss,
             timing,
             max_body,
-        })
+            tasks,
+        }
     }
 
     /// Answer from a recording, or hand the request back.
@@ -307,7 +356,7 @@ impl Replayer {
             .map(|p| p.to_string())
             .unwrap_or_else(|| "/".into());
         let k = key(parts.method.as_str(), &path, &bytes);
-        let Some(list) = self.by_key.get(&k) else {
+        let Some(list) = self.cassette.by_key.get(&k) else {
             return Ok(Replay::Miss(http::Request::from_parts(parts, body::full(bytes))));
         };
         let i = {
@@ -315,22 +364,9 @@ impl Replayer {
             next.entry(k).or_default().fetch_add(1, Ordering::Relaxed) % list.len()
         };
         let recorded = list[i].clone();
-        let status = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
-        let timing = self.timing;
         let (tx, out) = body::channel(8);
-        tokio::spawn(async move {
-            let start = tokio::time::Instant::now();
-            for chunk in recorded.chunks {
-                if timing {
-                    tokio::time::sleep_until(start + Duration::from_secs_f64(chunk.at_ms / 1e3)).await;
-                }
-                if tx.send(Ok(Bytes::from(chunk.data))).await.is_err() {
-                    return;
-                }
-            }
-        });
         let mut res = http::Response::new(out);
-        *res.status_mut() = status;
+        *res.status_mut() = StatusCode::from_u16(recorded.status).unwrap_or(StatusCode::OK);
         for (k, v) in &recorded.headers {
             let skip = ["transfer-encoding", "connection", "content-length"].contains(&k.as_str());
             if let (false, Ok(name), Ok(value)) = (
@@ -341,6 +377,19 @@ impl Replayer {
                 res.headers_mut().append(name, value);
             }
         }
+        let timing = self.timing;
+        let play = async move {
+            let start = tokio::time::Instant::now();
+            for chunk in recorded.chunks {
+                if timing {
+                    tokio::time::sleep_until(start + Duration::from_secs_f64(chunk.at_ms / 1e3)).await;
+                }
+                if tx.send(Ok(Bytes::from(chunk.data))).await.is_err() {
+                    return;
+                }
+            }
+        };
+        self.tasks.spawn(play.in_current_span());
         Ok(Replay::Hit(res))
     }
 }

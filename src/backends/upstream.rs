@@ -58,6 +58,11 @@ impl Forwarder {
         }
     }
 
+    /// The mock-llm base URL.
+    pub fn base(&self) -> &Uri {
+        &self.base
+    }
+
     /// Forward `req` to the upstream, path rewritten per `--rewrite`, query kept.
     pub async fn forward(
         &self,
@@ -131,18 +136,7 @@ async fn send(
                 after: response_timeout,
             });
         }
-        Ok(Err(err)) if err.is_connect() => {
-            return Err(Error::UpstreamRefused {
-                upstream: upstream.to_string(),
-                detail: root_cause(&err),
-            });
-        }
-        Ok(Err(err)) => {
-            return Err(Error::Upstream {
-                upstream: upstream.to_string(),
-                detail: root_cause(&err),
-            });
-        }
+        Ok(Err(err)) => return Err(client_error(upstream, err)),
         Ok(Ok(response)) => response,
     };
     let (mut parts, incoming) = response.into_parts();
@@ -167,11 +161,30 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     }
 }
 
-/// The innermost error message (e.g. "Connection refused (os error 111)").
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = err;
-    while let Some(next) = cur.source() {
-        cur = next;
+/// A client failure as the error it is: the name did not resolve, the connection was
+/// refused, or the upstream failed mid-exchange. The cause is kept as the source.
+fn client_error(upstream: &str, err: hyper_util::client::legacy::Error) -> Error {
+    let upstream = upstream.to_string();
+    if !err.is_connect() {
+        return Error::Upstream {
+            upstream,
+            source: Box::new(err),
+        };
     }
-    cur.to_string()
+    // hyper-util's connector reports resolver failures as a connect error whose message
+    // starts with "dns error".
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = cause {
+        if e.to_string().starts_with("dns error") {
+            return Error::UpstreamUnresolved {
+                upstream,
+                source: Box::new(err),
+            };
+        }
+        cause = e.source();
+    }
+    Error::UpstreamRefused {
+        upstream,
+        source: Box::new(err),
+    }
 }

@@ -8,7 +8,7 @@
 //! on odd input: it returns `None` when the text is not a JSON-like value at all.
 //!
 //! Work is linear in the input: every loop consumes at least one character and nesting is
-//! capped at [`MAX_DEPTH`].
+//! capped at `MAX_DEPTH`.
 
 use schemagen::Guide;
 use serde_json::Value;

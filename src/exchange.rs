@@ -1,0 +1,177 @@
+//! One exchange: a request shunt answers (on an intercepted host, through the plain-HTTP
+//! proxy, or to its own listener), from its route to its log line. An [`Exchange`] is
+//! created once by [`Exchange::begin`] (which starts its capture) and finished once by
+//! [`Exchange::finish`] (one log line, one metric, the capture record), the way pingora's
+//! per-request context or mitmproxy's flow carry one request through a proxy.
+//!
+//! Tunnels and denials are not exchanges (nothing is answered by shunt's backends): they
+//! have their own log lines, counters ([`crate::metrics`]) and capture records, here too.
+
+use std::time::{Duration, Instant};
+
+use http::Method;
+
+use crate::app::App;
+use crate::body::{self, Body};
+use crate::capture::Pending;
+use crate::clock::Millis;
+use crate::error::Error;
+use crate::route::Route;
+
+/// How the request reached shunt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// Inside an intercepted TLS session.
+    Https,
+    /// A plain-HTTP proxy request, or one to shunt's own listener.
+    Http,
+}
+
+impl Scheme {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scheme::Https => "https",
+            Scheme::Http => "http",
+        }
+    }
+}
+
+/// One request/response pair and everything known about it.
+pub struct Exchange<'a> {
+    app: &'a App,
+    /// The client connection it arrived on.
+    pub conn: u64,
+    pub host: String,
+    pub scheme: Scheme,
+    pub route: Route,
+    pub method: Method,
+    pub path: String,
+    started: Instant,
+    /// The capture record being assembled, when capturing.
+    capture: Option<Pending>,
+}
+
+impl<'a> Exchange<'a> {
+    /// Start an exchange: note what it is and start teeing its bodies into the capture.
+    pub fn begin(
+        app: &'a App,
+        conn: u64,
+        host: &str,
+        scheme: Scheme,
+        route: Route,
+        req: http::Request<Body>,
+    ) -> (Exchange<'a>, http::Request<Body>) {
+        let (req, capture) = match &app.capture {
+            Some(c) => {
+                let (req, pending) = c.begin(conn, route.name(), host, scheme.as_str(), req);
+                (req, Some(pending))
+            }
+            None => (req, None),
+        };
+        let exchange = Exchange {
+            app,
+            conn,
+            host: host.to_string(),
+            scheme,
+            method: req.method().clone(),
+            path: req.uri().path().to_string(),
+            route,
+            started: Instant::now(),
+            capture,
+        };
+        (exchange, req)
+    }
+
+    /// Begin, ask the backends, finish: the whole life of an exchange.
+    pub async fn serve<B>(
+        app: &'a App,
+        conn: u64,
+        host: &str,
+        scheme: Scheme,
+        route: Route,
+        req: http::Request<B>,
+    ) -> http::Response<Body>
+    where
+        B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
+        B::Error: Into<body::BoxError>,
+    {
+        let (exchange, req) = Exchange::begin(app, conn, host, scheme, route, req.map(body::boxed));
+        let res = app.backends.serve(&exchange.route, req, &exchange.host).await;
+        exchange.finish(res)
+    }
+
+    /// Turn the backend's result into the response: one log line, one metric, the capture.
+    pub fn finish(self, res: Result<http::Response<Body>, Error>) -> http::Response<Body> {
+        let elapsed = self.started.elapsed();
+        let route = self.route.name();
+        let res = match res {
+            Ok(res) => res,
+            Err(err) => {
+                let status = err.status().as_u16();
+                tracing::warn!(
+                    host = %self.host, route, method = %self.method, path = %self.path, status,
+                    blame = err.blame().as_str(), error = %err,
+                    latency_ms = %Millis(elapsed), "exchange failed"
+                );
+                self.app.metrics.observe_request(route, status, elapsed);
+                return self.end_capture(err.into_response());
+            }
+        };
+        let status = res.status().as_u16();
+        tracing::info!(
+            host = %self.host, route, method = %self.method, path = %self.path, status,
+            latency_ms = %Millis(elapsed), "exchange"
+        );
+        self.app.metrics.observe_request(route, status, elapsed);
+        self.end_capture(res)
+    }
+
+    fn end_capture(self, res: http::Response<Body>) -> http::Response<Body> {
+        match self.capture {
+            Some(pending) => pending.finish(res),
+            None => res,
+        }
+    }
+}
+
+/// A policy denial: 403 naming the reason; logged, counted and captured.
+pub fn deny(app: &App, conn: u64, host: &str, port: u16, reason: String) -> http::Response<Body> {
+    tracing::info!(host, port, reason = %reason, status = 403, "denied");
+    app.metrics.denied();
+    if let Some(capture) = &app.capture {
+        capture.denial(conn, host, port, &reason);
+    }
+    Error::Denied {
+        host: host.to_string(),
+        reason,
+    }
+    .into_response()
+}
+
+/// A tunnel that could not open: logged and counted; the error is the client's answer.
+pub fn tunnel_failed(app: &App, err: Error) -> http::Response<Body> {
+    tracing::info!(error = %err, status = err.status().as_u16(), "tunnel failed");
+    app.metrics.tunnel(err.status().as_u16());
+    err.into_response()
+}
+
+/// A tunnel that opened.
+pub fn tunnel_opened(app: &App) {
+    app.metrics.tunnel(200);
+}
+
+/// A tunnel that closed: its byte counts in the log and the capture.
+pub fn tunnel_closed(
+    app: &App,
+    conn: u64,
+    host: &str,
+    port: u16,
+    lasted: Duration,
+    bytes: Option<(u64, u64)>,
+) {
+    let (up, down) = bytes.unwrap_or((0, 0));
+    tracing::info!(host, port, bytes_up = up, bytes_down = down, lasted_ms = %Millis(lasted), "tunnel closed");
+    if let Some(capture) = &app.capture {
+        capture.tunnel(conn, host, port, lasted, up, down);
+    }
+}

@@ -1,0 +1,316 @@
+//! Providers: one module per model API wire format. Each reads a request into the mock's
+//! neutral [`Ask`] and renders a neutral [`Answer`] back in its own format, so the mock
+//! answers every API the same way and a new API is one new module plus a line in
+//! [`for_call`].
+//!
+//! - [`gemini`]: Gemini on Vertex and the Gemini API (generateContent, streaming as SSE
+//!   or a JSON array, countTokens, computeTokens, embeddings).
+//! - [`claude`]: Claude on Vertex (rawPredict, streamRawPredict, count-tokens).
+
+pub mod claude;
+pub mod gemini;
+pub mod tokens;
+
+pub use claude::Claude;
+pub use gemini::Gemini;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::StatusCode;
+use rand::RngCore;
+use serde_json::Value;
+
+use crate::body::Body;
+use crate::route::{ModelCall, Publisher};
+
+/// What a provider module implements.
+pub trait Provider: Sync {
+    /// For a generation call, the neutral ask and how the reply is delivered; `None` for
+    /// the API's other verbs. `query` is the request's query string (`alt=sse`).
+    fn generation(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        query: &str,
+    ) -> Result<Option<(Ask, Delivery)>, String>;
+
+    /// The other verbs (token counts, embeddings), answered at once within `budget`.
+    fn utility(
+        &self,
+        call: &ModelCall,
+        req: &Value,
+        budget: &ReplyBudget,
+    ) -> Result<http::Response<Body>, String>;
+
+    /// `answer` in the API's wire format, its frames built as they are sent.
+    fn render(
+        &self,
+        ask: &Ask,
+        answer: &Answer,
+        delivery: Delivery,
+        chunk_words: usize,
+        rng: &mut dyn RngCore,
+    ) -> Rendered;
+}
+
+/// The provider module for a model call.
+pub fn for_call(call: &ModelCall) -> &'static dyn Provider {
+    match call.publisher() {
+        Publisher::Google => &gemini::Gemini,
+        Publisher::Anthropic => &claude::Claude,
+    }
+}
+
+/// How the model is asked to answer, whatever the API.
+#[derive(Debug, Clone, Default)]
+pub struct Ask {
+    pub model: String,
+    /// All prompt text (system + messages), for scenario regexes and token counts.
+    pub prompt: String,
+    /// The text of the latest user turn that is not a tool result.
+    pub latest_user: Option<String>,
+    pub structured: Option<Structured>,
+    pub tools: Vec<ToolDecl>,
+    pub mode: ToolMode,
+    /// The last turn carries a function / tool result.
+    pub after_tool_result: bool,
+    /// Functions the model called since the latest user message, by name.
+    pub called_this_turn: Vec<String>,
+    /// Model turns that called functions since the latest user message.
+    pub tool_rounds_this_turn: usize,
+    /// The request allows several calls in one turn.
+    pub parallel: bool,
+}
+
+/// A response schema.
+#[derive(Debug, Clone)]
+pub struct Structured {
+    /// `None`: JSON was asked for without a schema.
+    pub schema: Option<(Value, schemagen::Dialect)>,
+    /// `text/x.enum`: answer with one enum value as plain text.
+    pub enum_text: bool,
+}
+
+/// A declared function / tool.
+#[derive(Debug, Clone)]
+pub struct ToolDecl {
+    pub name: String,
+    pub description: String,
+    pub schema: Option<(Value, schemagen::Dialect)>,
+}
+
+/// Function-calling mode.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ToolMode {
+    /// The model decides (`--auto-call-rate`).
+    #[default]
+    Auto,
+    /// Must call one of these (all declared when empty).
+    Any(Vec<String>),
+    /// Must not call.
+    None,
+}
+
+/// What the mock answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Text(String),
+    /// Raw JSON text (structured output).
+    Json(String),
+    /// One or more function calls (several: parallel calls in one turn).
+    Calls(Vec<Call>),
+    Error {
+        status: StatusCode,
+        message: String,
+    },
+}
+
+/// A function call in an answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Call {
+    pub name: String,
+    pub args: Value,
+    /// Stable per request: the same request gets the same ids.
+    pub id: String,
+}
+
+impl Answer {
+    /// Label for metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Answer::Text(_) => "text",
+            Answer::Json(_) => "json",
+            Answer::Calls(_) => "function_call",
+            Answer::Error { .. } => "error",
+        }
+    }
+}
+
+/// A reply in wire form: each frame is one chunk in time (a frame may hold several SSE
+/// events), produced when it is sent, so a long stream is never built whole; a
+/// non-streamed reply is one frame but `chunks` says how many it stands for.
+pub struct Rendered {
+    pub content_type: &'static str,
+    pub frames: Box<dyn Iterator<Item = Bytes> + Send>,
+    pub chunks: usize,
+}
+
+/// How a generation reply is delivered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Whole,
+    Sse,
+    JsonArray,
+}
+
+impl Ask {
+    /// The response schema's `title`, if any.
+    pub fn schema_title(&self) -> Option<&str> {
+        self.structured
+            .as_ref()
+            .and_then(|s| s.schema.as_ref())
+            .and_then(|(s, _)| s.get("title"))
+            .and_then(Value::as_str)
+    }
+}
+
+/// Limits on the work one reply may take.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReplyBudget {
+    /// Largest reply (structured output, tool arguments, token lists), in bytes.
+    pub max_bytes: usize,
+    /// Most generation steps (values, schema hops, validation nodes, pattern characters).
+    pub max_steps: u64,
+    /// Longest generation time.
+    pub max_time: Duration,
+}
+
+impl Default for ReplyBudget {
+    fn default() -> Self {
+        ReplyBudget {
+            max_bytes: 4 * 1024 * 1024,
+            max_steps: 2_000_000,
+            max_time: Duration::from_secs(5),
+        }
+    }
+}
+
+impl ReplyBudget {
+    /// The budget for a generation starting now.
+    pub fn start(&self, cancel: Option<Arc<AtomicBool>>) -> schemagen::Budget {
+        schemagen::Budget {
+            max_bytes: self.max_bytes,
+            max_steps: self.max_steps,
+            deadline: Some(std::time::Instant::now() + self.max_time),
+            cancel,
+        }
+    }
+}
+
+/// A reply text cut into streamed chunks, as they are sent: by words for prose, by
+/// characters for JSON (which has few spaces). Concatenated, the chunks give the text back
+/// exactly; one chunk at least, even for empty text.
+#[derive(Debug, Clone)]
+pub struct Pieces {
+    text: Arc<str>,
+    pos: usize,
+    per_chunk: usize,
+    json: bool,
+    done: bool,
+}
+
+impl Pieces {
+    pub fn new(text: impl Into<Arc<str>>, chunk_words: usize, json: bool) -> Pieces {
+        let chunk_words = chunk_words.max(1);
+        Pieces {
+            text: text.into(),
+            pos: 0,
+            per_chunk: if json { chunk_words * 6 } else { chunk_words },
+            json,
+            done: false,
+        }
+    }
+
+    /// How many chunks there will be (without building them).
+    pub fn chunk_count(&self) -> usize {
+        let (mut pos, mut n) = (self.pos, 0);
+        loop {
+            n += 1;
+            pos = self.chunk_end(pos);
+            if pos >= self.text.len() {
+                return n;
+            }
+        }
+    }
+
+    /// End (exclusive, in bytes) of the chunk starting at `from`.
+    fn chunk_end(&self, from: usize) -> usize {
+        let rest = &self.text[from..];
+        let mut taken = 0;
+        if self.json {
+            for (i, c) in rest.char_indices() {
+                taken += 1;
+                if taken == self.per_chunk {
+                    return from + i + c.len_utf8();
+                }
+            }
+        } else {
+            for (i, c) in rest.char_indices() {
+                if c == ' ' {
+                    taken += 1;
+                    if taken == self.per_chunk {
+                        return from + i + 1;
+                    }
+                }
+            }
+        }
+        self.text.len()
+    }
+}
+
+impl Iterator for Pieces {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        if self.done {
+            return None;
+        }
+        let end = self.chunk_end(self.pos);
+        let piece = self.text[self.pos..end].to_string();
+        self.pos = end;
+        if self.pos >= self.text.len() {
+            self.done = true;
+        }
+        Some(piece)
+    }
+}
+
+/// Split `text` into its chunks at once (see [`Pieces`]).
+pub fn split_chunks(text: &str, chunk_words: usize, json: bool) -> Vec<String> {
+    Pieces::new(text, chunk_words, json).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Chunks always concatenate back to the text.
+    #[test]
+    fn chunks_roundtrip() {
+        for (text, json) in [
+            ("a b c d e f g", false),
+            ("{\"k\":\"value with spaces\",\"n\":[1,2,3]}", true),
+            ("", false),
+        ] {
+            for n in 1..5 {
+                let chunks = split_chunks(text, n, json);
+                assert_eq!(chunks.concat(), text);
+                assert!(!chunks.is_empty());
+            }
+        }
+        assert_eq!(split_chunks("a b c d e", 2, false), vec!["a b ", "c d ", "e"]);
+    }
+}
