@@ -109,6 +109,7 @@ impl<'a> Exchange<'a> {
             Err(err) => {
                 let status = err.status().as_u16();
                 tracing::warn!(
+                    conn = self.conn, scheme = self.scheme.as_str(),
                     host = %self.host, route, method = %self.method, path = %self.path, status,
                     blame = err.blame().as_str(), error = %err,
                     latency_ms = %Millis(elapsed), "exchange failed"
@@ -119,6 +120,7 @@ impl<'a> Exchange<'a> {
         };
         let status = res.status().as_u16();
         tracing::info!(
+            conn = self.conn, scheme = self.scheme.as_str(),
             host = %self.host, route, method = %self.method, path = %self.path, status,
             latency_ms = %Millis(elapsed), "exchange"
         );

@@ -3,37 +3,37 @@
 //!
 //! # Layout
 //!
-//! Layers point down only: `main` → [`config`] → [`server`] → [`proxy`] → [`exchange`] →
-//! [`route`] → [`backends`] → [`mock`] / [`providers`] → [`capture`] → [`error`] → [`body`].
+//! Layers point down only: `main` → [`config`] → [`server`] → [`proxy`] → `exchange` →
+//! [`route`] → `backends` → [`mock`] / [`providers`] → [`capture`] → `error` → [`body`].
 //!
 //! - [`config`]: the command line ([`config::cli`]) and the validated [`config::Config`].
 //! - [`server`]: [`serve`] / [`Server`]: start (CA, trust kit, capture, backends), accept,
-//!   shut down; [`conn`]: the accept loop, lifecycle and drain it shares with the mock's
-//!   server; [`stall`]: the write-stall guard on every client connection.
+//!   shut down; `conn`: the accept loop, lifecycle and drain it shares with the mock's
+//!   server; `stall`: the write-stall guard on every client connection.
 //! - [`proxy`]: the client-facing side: CONNECT, tunnels, TLS interception, plain-HTTP
 //!   and origin-form requests. [`policy`] decides intercept / tunnel / deny per host.
-//! - [`exchange`]: one request from route to log line, metric and capture record.
+//! - `exchange`: one request from route to log line, metric and capture record.
 //! - [`route`]: what answers a request; every Google-specific fact about paths.
-//! - [`backends`]: token, metadata, origin forwarding and the model source (built-in
+//! - `backends`: token, metadata, origin forwarding and the model source (built-in
 //!   mock, mock-llm forwarding, record, replay).
 //! - [`mock`]: the built-in mock LLM and `shunt mock`; [`providers`]: one module per wire
 //!   format (Gemini, Claude) behind one trait.
 //! - [`tls`]: the CA, leaf minting and cache, the trust kit; [`doctor`]: `shunt doctor`.
-//! - [`capture`]: JSONL / HAR capture; [`admin`]: shunt's own pages; [`metrics`],
-//!   [`telemetry`], [`clock`], [`error`], [`body`]: the shared ground floor.
+//! - [`capture`]: JSONL / HAR capture; `admin`: shunt's own pages; [`metrics`],
+//!   [`telemetry`], `clock`, `error`, [`body`]: the shared ground floor.
 #![forbid(unsafe_code)]
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod app;
-pub mod backends;
+pub(crate) mod backends;
 pub mod body;
 pub mod capture;
-pub mod clock;
+pub(crate) mod clock;
 pub mod config;
-pub mod conn;
+pub(crate) mod conn;
 pub mod doctor;
-pub mod error;
-pub mod exchange;
+pub(crate) mod error;
+pub(crate) mod exchange;
 pub mod metrics;
 pub mod mock;
 pub mod policy;
@@ -41,7 +41,7 @@ pub mod providers;
 pub mod proxy;
 pub mod route;
 pub mod server;
-pub mod stall;
+pub(crate) mod stall;
 pub mod telemetry;
 pub mod tls;
 

@@ -250,9 +250,16 @@ impl Metrics {
         self.stalled.inc();
     }
 
-    pub fn handshake(&self, ok: bool) {
-        let result = if ok { "ok" } else { "failed" };
-        self.handshakes.get_or_create(&ResultLabel { result }).inc();
+    /// Count a client TLS handshake that completed.
+    pub fn handshake_ok(&self) {
+        self.handshakes.get_or_create(&ResultLabel { result: "ok" }).inc();
+    }
+
+    /// Count a client TLS handshake that failed (or never started).
+    pub fn handshake_failed(&self) {
+        self.handshakes
+            .get_or_create(&ResultLabel { result: "failed" })
+            .inc();
     }
 
     pub fn leaf_cache(&self, outcome: CacheOutcome) {

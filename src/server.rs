@@ -238,10 +238,10 @@ fn model_source(
         ),
         Source::Replay {
             cassette,
-            timing,
+            pace,
             fallback,
         } => ModelSource::Replay {
-            replayer: cassette::Replayer::new(cassette, timing, config.max_body, lifecycle.tasks.clone()),
+            replayer: cassette::Replayer::new(cassette, pace, config.max_body, lifecycle.tasks.clone()),
             fallback: match fallback {
                 Some(f) => Some(Box::new(model_source(*f, config, metrics, lifecycle)?)),
                 None => None,

@@ -2,58 +2,30 @@
 
 mod common;
 
-use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::*;
 use http_body_util::BodyExt;
 use tokio::sync::Notify;
-
-/// Start `shunt serve` on port 0 with `--certs certs` and `extra` flags.
-fn spawn_shunt(certs: &std::path::Path, extra: &[&str]) -> ShuntProcess {
-    let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--certs"]
-        .iter()
-        .map(Into::into)
-        .collect();
-    args.push(certs.into());
-    args.extend(extra.iter().map(Into::into));
-    ShuntProcess::spawn(args)
-}
 
 /// SIGTERM while a stream is in flight: the stream completes and shunt exits 0.
 #[tokio::test]
 async fn sigterm_lets_stream_finish() {
     let go = Arc::new(Notify::new());
-    let gate = go.clone();
-    let upstream = FakeUpstream::start(Arc::new(move |_| {
-        let (tx, body) = shunt::body::channel(1);
-        let gate = gate.clone();
-        tokio::spawn(async move {
-            let _ = tx.send(Ok(Bytes::from("data: {\"n\":1}\r\n\r\n"))).await;
-            gate.notified().await;
-            let _ = tx.send(Ok(Bytes::from("data: {\"n\":2}\r\n\r\n"))).await;
-        });
-        http::Response::new(body)
-    }))
-    .await;
+    let upstream = gated_sse_upstream(go.clone()).await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = spawn_shunt(dir.path(), &["--upstream", &upstream.url()]);
+    let mut child = ShuntProcess::serve(dir.path(), &["--upstream", &upstream.url()]);
     let ca = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca.pem");
     let req = request("POST", &format!("{GEMINI_PATH}?alt=sse"), PROMPT);
     let (res, _conn) = open_h1(child.addr, &ca, "aiplatform.googleapis.com", req).await;
     let mut body = res.into_body();
-    let first = body
-        .frame()
-        .await
-        .expect("frame")
-        .expect("ok")
-        .into_data()
-        .expect("data");
-    assert_eq!(first, "data: {\"n\":1}\r\n\r\n");
+    assert_eq!(
+        next_data(&mut body).await.expect("first chunk"),
+        "data: {\"n\":1}\r\n\r\n"
+    );
     child.signal("TERM");
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    child.wait_for_line("SIGTERM: shutting down", Duration::from_secs(10));
     go.notify_one();
     let rest = body.collect().await.expect("rest of stream").to_bytes();
     assert_eq!(rest, "data: {\"n\":2}\r\n\r\n");
@@ -67,19 +39,17 @@ async fn sigterm_lets_stream_finish() {
 #[tokio::test]
 async fn health_command() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = spawn_shunt(dir.path(), &[]);
+    let mut child = ShuntProcess::serve(dir.path(), &[]);
     let addr = child.addr;
-    let ok = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let ok = shunt_command()
         .args(["health", "--listen", &addr.to_string()])
-        .env_clear()
         .output()
         .expect("health");
     assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
     child.signal("TERM");
     assert_eq!(child.wait(), Some(0));
-    let down = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let down = shunt_command()
         .args(["health", "--listen", &addr.to_string()])
-        .env_clear()
         .output()
         .expect("health");
     assert!(!down.status.success());
@@ -89,7 +59,7 @@ async fn health_command() {
 #[tokio::test]
 async fn trust_kit_and_ca_reuse() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = spawn_shunt(dir.path(), &["--public-url", "http://shunt:8080"]);
+    let mut child = ShuntProcess::serve(dir.path(), &["--public-url", "http://shunt:8080"]);
     for f in ["ca.pem", "ca-key.pem", "bundle.pem", "adc.json", "shunt.env"] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
@@ -108,7 +78,7 @@ async fn trust_kit_and_ca_reuse() {
     assert!(bundle.contains(ca1.trim()));
     child.signal("TERM");
     assert_eq!(child.wait(), Some(0));
-    let mut again = spawn_shunt(dir.path(), &[]);
+    let mut again = ShuntProcess::serve(dir.path(), &[]);
     let ca2 = std::fs::read_to_string(dir.path().join("ca.pem")).expect("ca");
     assert_eq!(ca1, ca2, "CA reused across restarts");
     again.signal("TERM");
@@ -118,15 +88,14 @@ async fn trust_kit_and_ca_reuse() {
 /// Bad flags exit 64 before binding, with a message naming the flag.
 #[test]
 fn bad_config_exits_64() {
-    let out = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let out = shunt_command()
         .args(["serve", "--upstream", "https://mock:1"])
-        .env_clear()
         .output()
         .expect("run");
     assert_ne!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("scheme https"));
     let dir = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let out = shunt_command()
         .args([
             "serve",
             "--listen",
@@ -136,7 +105,6 @@ fn bad_config_exits_64() {
             "--certs",
         ])
         .arg(dir.path())
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(
@@ -153,10 +121,9 @@ fn creds_service_account() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("sa.json");
-    let status = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let status = shunt_command()
         .args(["creds", "--kind", "service_account", "--out"])
         .arg(&out)
-        .env_clear()
         .status()
         .expect("run");
     assert!(status.success());
@@ -178,9 +145,8 @@ fn creds_service_account() {
 /// `shunt env` prints the block with the given proxy URL and certs dir.
 #[test]
 fn env_command() {
-    let out = Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let out = shunt_command()
         .args(["env", "--proxy-url", "http://shunt:8080", "--certs-dir", "/certs"])
-        .env_clear()
         .output()
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -238,13 +204,13 @@ fn bad_template_exits_64() {
     .expect("write");
     let certs = dir.path().join("certs");
     for command in ["serve", "mock"] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_shunt"));
+        let mut cmd = shunt_command();
         cmd.args([command, "--listen", "127.0.0.1:0", "--scenarios"])
             .arg(&scenarios);
         if command == "serve" {
             cmd.arg("--certs").arg(&certs);
         }
-        let out = cmd.env_clear().output().expect("run");
+        let out = cmd.output().expect("run");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(64), "{command}: {stderr}");
         assert!(
@@ -253,4 +219,74 @@ fn bad_template_exits_64() {
         );
         assert!(!certs.exists(), "{command} wrote the trust kit before refusing");
     }
+}
+
+/// A bad `--replay`, `--scenarios`, `--origin-ca` or `--ttft` exits 64 with one line naming
+/// the flag, before anything is bound or written: the listen port is held by the test (so
+/// a bind attempt would fail with a different message), and neither the certs dir nor the
+/// record dir appears.
+#[test]
+fn bad_files_exit_64_before_anything_is_bound_or_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let not_recording = dir.path().join("replay");
+    std::fs::create_dir(&not_recording).expect("mkdir");
+    std::fs::write(not_recording.join("000001-x.json"), "{\"not\": \"a recording\"}").expect("write");
+    let bad_toml = dir.path().join("bad.toml");
+    std::fs::write(&bad_toml, "[[rule]\nprompt = ").expect("write");
+    let bad_pem = dir.path().join("bad.pem");
+    std::fs::write(&bad_pem, "not a certificate").expect("write");
+    let missing = dir.path().join("missing");
+    let record = dir.path().join("record");
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let listen = held.local_addr().expect("addr").to_string();
+    let path = |p: &std::path::Path| p.to_str().expect("utf-8").to_string();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["--replay".into(), path(&missing)], "--replay"),
+        (vec!["--replay".into(), path(&not_recording)], "--replay"),
+        (vec!["--scenarios".into(), path(&bad_toml)], "--scenarios"),
+        (vec!["--scenarios".into(), path(&missing)], "--scenarios"),
+        (
+            vec![
+                "--record".into(),
+                path(&record),
+                "--origin-ca".into(),
+                path(&bad_pem),
+            ],
+            "--origin-ca",
+        ),
+        (
+            vec![
+                "--record".into(),
+                path(&record),
+                "--origin-ca".into(),
+                path(&missing),
+            ],
+            "--origin-ca",
+        ),
+        (vec!["--ttft".into(), "soon".into()], "--ttft"),
+    ];
+    for (flags, flag) in cases {
+        let certs = dir.path().join("certs");
+        let out = shunt_command()
+            .args(["serve", "--listen", &listen, "--certs"])
+            .arg(&certs)
+            .args(&flags)
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{flags:?}: {stderr}");
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{flags:?}: one line: {stderr}"
+        );
+        assert!(stderr.contains(flag), "{flags:?}: names {flag}: {stderr}");
+        assert!(
+            !stderr.contains("--listen"),
+            "{flags:?}: refused before binding: {stderr}"
+        );
+        assert!(!certs.exists(), "{flags:?}: the trust kit was written");
+        assert!(!record.exists(), "{flags:?}: the record dir was created");
+    }
+    drop(held);
 }

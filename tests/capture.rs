@@ -150,7 +150,13 @@ async fn tunnels_and_denials_are_recorded() {
     drop(stream);
     let (status, _, _) = connect_raw(proxy.addr, "CONNECT storage.googleapis.com:443 HTTP/1.1\r\n\r\n").await;
     assert_eq!(status, 403);
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    // The tunnel's record is written when it closes, after the client hung up.
+    eventually(
+        "tunnel and denial records written",
+        std::time::Duration::from_secs(5),
+        || async { proxy.metric("shunt_capture_records_total") >= 2.0 },
+    )
+    .await;
     proxy.stop().await;
     let records = lines(&file);
     let tunnel = records
@@ -200,7 +206,7 @@ async fn har_document_and_summary() {
     assert_eq!(e["response"]["status"], 200);
     assert_eq!(e["response"]["content"]["mimeType"], "application/json");
     for file in [&har, &jsonl] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+        let out = shunt_command()
             .args(["capture", "summary"])
             .arg(file)
             .output()
@@ -223,7 +229,7 @@ async fn har_document_and_summary() {
 /// A bad capture path is refused before start, naming the flag.
 #[test]
 fn bad_capture_path_is_refused() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let out = shunt_command()
         .args([
             "serve",
             "--listen",
@@ -233,14 +239,12 @@ fn bad_capture_path_is_refused() {
             "--certs",
         ])
         .arg(tempfile::tempdir().expect("tempdir").path())
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(64));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--capture /nonexistent-dir/x.jsonl"));
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let out = shunt_command()
         .args(["serve", "--capture", "x.txt"])
-        .env_clear()
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(64));
@@ -334,4 +338,70 @@ async fn kill_9_leaves_only_whole_lines() {
     for line in text.lines() {
         serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("torn line ({e}): {line}"));
     }
+}
+
+/// Under traffic that never pauses, the HAR file is rewritten at least every interval
+/// (2 s), watched while the load runs, not after shutdown.
+#[tokio::test]
+async fn har_is_rewritten_every_interval_under_steady_traffic() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let har = dir.path().join("cap.har");
+    let mut proxy = Proxy::start_with(&["--capture", har.to_str().expect("path")]).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    // One client, back to back on one connection: there is never an idle moment.
+    let load = tokio::spawn({
+        let (addr, ca, stop, sent) = (proxy.addr, proxy.ca_pem(), stop.clone(), sent.clone());
+        async move {
+            let host = "oauth2.googleapis.com";
+            let stream = connect(addr, &format!("{host}:443")).await;
+            let tls = tls(stream, host, &[b"http/1.1"], &ca).await;
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .expect("handshake");
+            tokio::spawn(conn);
+            while !stop.load(Ordering::Relaxed) {
+                let mut req = request("POST", "/token", "grant_type=x");
+                req.headers_mut().insert("host", host.parse().expect("host"));
+                let res = sender.send_request(req).await.expect("send");
+                assert_eq!(res.status(), 200);
+                http_body_util::BodyExt::collect(res.into_body())
+                    .await
+                    .expect("body");
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    // Watch the file: each rewrite changes the entry count (requests keep completing).
+    let started = Instant::now();
+    let mut updates: Vec<(Duration, usize)> = Vec::new();
+    while started.elapsed() < Duration::from_millis(7_500) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let Ok(bytes) = std::fs::read(&har) else { continue };
+        let doc: Value = serde_json::from_slice(&bytes).expect("the HAR is always a whole document");
+        let entries = doc["log"]["entries"].as_array().expect("entries").len();
+        if updates.last().is_none_or(|(_, n)| *n != entries) {
+            updates.push((started.elapsed(), entries));
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    load.await.expect("load task");
+    assert!(sent.load(Ordering::Relaxed) > 100, "the load ran");
+    assert!(updates.len() >= 3, "rewritten during the run: {updates:?}");
+    let first = updates[0].0;
+    assert!(
+        first < Duration::from_secs(4),
+        "first write within an interval or so: {updates:?}"
+    );
+    for pair in updates.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(
+            gap < Duration::from_millis(3_500),
+            "a rewrite every interval (2 s): {updates:?}"
+        );
+    }
+    proxy.stop().await;
 }

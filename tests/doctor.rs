@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 
 use common::*;
 
@@ -21,9 +20,8 @@ fn kit_env(proxy: &Proxy) -> HashMap<String, String> {
 /// Run `shunt doctor` with exactly `env`; return (exit code, stdout).
 async fn doctor(env: HashMap<String, String>) -> (i32, String) {
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_shunt"))
+        shunt_command()
             .arg("doctor")
-            .env_clear()
             .envs(env)
             .output()
             .expect("run doctor")

@@ -5,9 +5,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use common::*;
-use http_body_util::BodyExt;
 use tokio::sync::Notify;
 
 fn json_ok(body: &str) -> http::Response<shunt::body::Body> {
@@ -15,24 +13,6 @@ fn json_ok(body: &str) -> http::Response<shunt::body::Body> {
     res.headers_mut()
         .insert("content-type", "application/json".parse().expect("ct"));
     res
-}
-
-/// An upstream that sends one SSE chunk, waits for `go`, then sends a second and ends.
-async fn gated_sse_upstream(go: Arc<Notify>) -> FakeUpstream {
-    FakeUpstream::start(Arc::new(move |_seen| {
-        let (tx, body) = shunt::body::channel(1);
-        let go = go.clone();
-        tokio::spawn(async move {
-            let _ = tx.send(Ok(Bytes::from("data: {\"n\":1}\r\n\r\n"))).await;
-            go.notified().await;
-            let _ = tx.send(Ok(Bytes::from("data: {\"n\":2}\r\n\r\n"))).await;
-        });
-        let mut res = http::Response::new(body);
-        res.headers_mut()
-            .insert("content-type", "text/event-stream".parse().expect("ct"));
-        res
-    }))
-    .await
 }
 
 const STREAM_PATH: &str = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
@@ -43,18 +23,6 @@ async fn open_stream(proxy: std::net::SocketAddr, ca_pem: &str) -> http::Respons
     open_h1(proxy, ca_pem, host, request("POST", STREAM_PATH, PROMPT))
         .await
         .0
-}
-
-async fn next_data(body: &mut hyper::body::Incoming) -> Option<Bytes> {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), body.frame())
-            .await
-            .expect("a frame within 10 s: the proxy is holding data back")?
-            .expect("frame");
-        if let Ok(data) = frame.into_data() {
-            return Some(data);
-        }
-    }
 }
 
 /// The Vertex path is rewritten to the Gemini API shape; the query is kept.
@@ -181,7 +149,12 @@ async fn in_flight_stream_survives_shutdown() {
     let mut body = res.into_body();
     assert!(next_data(&mut body).await.is_some());
     let server = proxy.begin_shutdown();
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // Shutdown has begun once the listener is closed.
+    let addr = proxy.addr;
+    eventually("the listener closes", Duration::from_secs(10), || async move {
+        tokio::net::TcpStream::connect(addr).await.is_err()
+    })
+    .await;
     go.notify_one();
     assert_eq!(
         next_data(&mut body).await.expect("chunk 2 after shutdown"),
@@ -192,8 +165,4 @@ async fn in_flight_stream_survives_shutdown() {
         .await
         .expect("server drains once the stream ends")
         .expect("server task");
-    assert!(
-        tokio::net::TcpStream::connect(proxy.addr).await.is_err(),
-        "listener closed"
-    );
 }

@@ -16,28 +16,32 @@ async fn tshark_decrypts_with_keylog() {
     let pcap = dir.path().join("session.pcap");
     let proxy = Proxy::start_with(&["--keylog", keylog.to_str().expect("path")]).await;
     let port = proxy.addr.port();
+    // -P -l: also print each captured packet's summary, so the test sees when capture
+    // has caught up instead of sleeping.
     let mut tshark = Command::new("tshark")
-        .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-w"])
+        .args(["-i", "lo", "-f", &format!("tcp port {port}"), "-P", "-l", "-w"])
         .arg(&pcap)
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .expect("tshark must be installed (scripts/test installs it)");
-    // Wait until tshark is capturing.
-    let stderr = tshark.stderr.take().expect("stderr");
-    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = tshark.stdout.take().expect("stdout");
+    let (tx, packets) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         use std::io::{BufRead, BufReader};
-        // Keep reading to the end: a closed pipe would kill tshark's capture child.
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("Capturing on") {
-                let _ = tx.send(());
-            }
+        // Keep reading to the end: a closed pipe would kill tshark.
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
         }
     });
-    rx.recv_timeout(Duration::from_secs(30))
-        .expect("tshark started capturing");
-    // dumpcap announces itself slightly before packets flow.
-    tokio::time::sleep(Duration::from_millis(1000)).await;
+    // Capture is running once a probe connection's SYN shows up.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !probe_seen(proxy.addr, &packets, Duration::from_millis(300)) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "tshark never captured a probe"
+        );
+    }
     let path = "/v1beta1/projects/keylog-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
     let reply = https(
         &proxy,
@@ -48,7 +52,11 @@ async fn tshark_decrypts_with_keylog() {
     )
     .await;
     assert_eq!(reply.status, 200);
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Packets are captured in order: once a later probe is seen, the session is in.
+    assert!(
+        probe_seen(proxy.addr, &packets, Duration::from_secs(10)),
+        "the session's packets were captured"
+    );
     Command::new("kill")
         .args(["-INT", &tshark.id().to_string()])
         .status()
@@ -88,4 +96,25 @@ async fn tshark_decrypts_with_keylog() {
         .output()
         .expect("tshark read");
     assert!(!String::from_utf8_lossy(&blind.stdout).contains("keylog-proj"));
+}
+
+/// Open (and close) a TCP connection to `proxy`; true once tshark printed its SYN within
+/// `within`.
+fn probe_seen(
+    proxy: std::net::SocketAddr,
+    packets: &std::sync::mpsc::Receiver<String>,
+    within: Duration,
+) -> bool {
+    let probe = std::net::TcpStream::connect(proxy).expect("probe connects");
+    let local = probe.local_addr().expect("local addr").port().to_string();
+    drop(probe);
+    let deadline = std::time::Instant::now() + within;
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match packets.recv_timeout(left) {
+            Ok(line) if line.contains("SYN") && line.split_whitespace().any(|w| w == local) => return true,
+            Ok(_) => {}
+            Err(_) => return false,
+        }
+    }
+    false
 }

@@ -155,13 +155,12 @@ async fn untrusting_client_is_reported_once_per_host() {
         );
     }
     // The server side notices the alert asynchronously.
-    for _ in 0..100 {
-        if proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}") == 2.0 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}"), 2.0);
+    eventually(
+        "both failed handshakes counted",
+        std::time::Duration::from_secs(2),
+        || async { proxy.metric("shunt_tls_handshakes_total{result=\"failed\"}") == 2.0 },
+    )
+    .await;
     assert_eq!(proxy.app.untrusted_hosts(), vec![host.to_string()]);
 }
 
@@ -185,4 +184,54 @@ async fn ip_literal_without_sni_gets_ip_san() {
         .insert("metadata-flavor", "Google".parse().expect("h"));
     let reply = send_h1(tls, req, "169.254.169.254").await;
     assert_eq!(reply.text(), "shunt-mock-project");
+}
+
+/// Tunnels (opened or failed) and denials are counted in their own metrics; the request
+/// histogram holds only exchanges shunt answered.
+#[tokio::test]
+async fn tunnels_and_denials_have_their_own_metrics() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let proxy = Proxy::start_with(&["--allow-local-tunnels"]).await;
+    let echo = echo_server().await;
+    let mut stream = connect(proxy.addr, &echo.to_string()).await;
+    stream.write_all(b"ping").await.expect("write");
+    let mut back = [0u8; 4];
+    stream.read_exact(&mut back).await.expect("echo");
+    drop(stream);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let closed_addr = closed.local_addr().expect("addr");
+    drop(closed);
+    let (status, head, _) = connect_raw(
+        proxy.addr,
+        &format!("CONNECT {closed_addr} HTTP/1.1\r\nHost: {closed_addr}\r\n\r\n"),
+    )
+    .await;
+    assert_eq!(status, 502, "{head}");
+    let (status, head, _) =
+        connect_raw(proxy.addr, "CONNECT storage.googleapis.com:443 HTTP/1.1\r\n\r\n").await;
+    assert_eq!(status, 403, "{head}");
+    still_serves(&proxy).await;
+    let metrics = proxy.app.metrics.render();
+    assert_eq!(
+        proxy.metric("shunt_tunnels_total{status=\"200\"}"),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(
+        proxy.metric("shunt_tunnels_total{status=\"502\"}"),
+        1.0,
+        "{metrics}"
+    );
+    assert_eq!(proxy.metric("shunt_denials_total"), 1.0, "{metrics}");
+    let requests: Vec<&str> = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("shunt_requests_total") || l.starts_with("shunt_request_duration_seconds_count")
+        })
+        .collect();
+    assert!(
+        requests.iter().all(|l| l.contains("route=\"token\"")),
+        "only the token exchange is in the request metrics: {requests:?}"
+    );
+    assert_eq!(requests.len(), 2, "{requests:?}");
 }

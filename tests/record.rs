@@ -24,7 +24,9 @@ async fn origin() -> (
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = shunt::tls::ca::Ca::load_or_create(dir.path()).expect("origin CA");
-    let (config, _) = ca.server_config(HOST, true).expect("leaf");
+    let (config, _) = ca
+        .server_config(HOST, shunt::tls::ca::HostName::Sni)
+        .expect("leaf");
     let acceptor = tokio_rustls::TlsAcceptor::from(config);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");

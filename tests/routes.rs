@@ -162,7 +162,7 @@ async fn admin_endpoints() {
 async fn trust_kit_written() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().expect("tempdir");
-    let status = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+    let status = shunt_command()
         .args(["ca", "--certs"])
         .arg(dir.path())
         .output()

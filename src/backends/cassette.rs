@@ -317,13 +317,21 @@ impl Cassette {
     }
 }
 
+/// How fast recorded chunks are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// As fast as the client reads.
+    Immediate,
+    /// At the recorded times (`--replay-timing`).
+    Recorded,
+}
+
 /// Answers requests from a [`Cassette`].
 pub struct Replayer {
     cassette: Cassette,
     /// Round-robin position per key, so repeated identical calls replay in order.
     next: Mutex<HashMap<String, AtomicUsize>>,
-    /// Send chunks with their recorded timing (`--replay-timing`).
-    timing: bool,
+    pace: Pace,
     max_body: usize,
     tasks: TaskTracker,
 }
@@ -336,11 +344,11 @@ pub enum Replay {
 }
 
 impl Replayer {
-    pub fn new(cassette: Cassette, timing: bool, max_body: usize, tasks: TaskTracker) -> Replayer {
+    pub fn new(cassette: Cassette, pace: Pace, max_body: usize, tasks: TaskTracker) -> Replayer {
         Replayer {
             cassette,
             next: Mutex::new(HashMap::new()),
-            timing,
+            pace,
             max_body,
             tasks,
         }
@@ -377,11 +385,11 @@ impl Replayer {
                 res.headers_mut().append(name, value);
             }
         }
-        let timing = self.timing;
+        let pace = self.pace;
         let play = async move {
             let start = tokio::time::Instant::now();
             for chunk in recorded.chunks {
-                if timing {
+                if pace == Pace::Recorded {
                     tokio::time::sleep_until(start + Duration::from_secs_f64(chunk.at_ms / 1e3)).await;
                 }
                 if tx.send(Ok(Bytes::from(chunk.data))).await.is_err() {

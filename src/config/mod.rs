@@ -14,7 +14,7 @@ use std::time::Duration;
 pub use cli::{Cli, Command, MockFlags, ReplayMiss, ServeArgs, Upstream};
 pub use values::Cidr;
 
-use crate::backends::cassette::{Cassette, record_roots};
+use crate::backends::cassette::{Cassette, Pace, record_roots};
 use crate::capture::CaptureConfig;
 use crate::mock::MockConfig;
 use crate::mock::faults::Faults;
@@ -99,7 +99,7 @@ pub enum Source {
     /// Stored exchanges; a miss goes to `fallback`, or fails without one.
     Replay {
         cassette: Cassette,
-        timing: bool,
+        pace: Pace,
         fallback: Option<Box<Source>>,
     },
 }
@@ -272,7 +272,11 @@ fn source(args: &ServeArgs) -> Result<Source, ConfigError> {
         let cassette = Cassette::load(dir)?;
         return Ok(Source::Replay {
             cassette,
-            timing: args.replay_timing,
+            pace: if args.replay_timing {
+                Pace::Recorded
+            } else {
+                Pace::Immediate
+            },
             fallback: match args.replay_miss {
                 ReplayMiss::Error => None,
                 ReplayMiss::Upstream => Some(Box::new(upstream()?)),

@@ -129,8 +129,25 @@ enum Prepared {
         rendered: Rendered,
         schedule: Schedule,
         delivery: Delivery,
-        cut: bool,
+        ending: Ending,
     },
+}
+
+/// How a reply's body ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Whole,
+    /// Cut half-way (the `--fault-cut` fault).
+    Cut,
+}
+
+/// What a grounded instance is grounded in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grounding {
+    /// The whole prompt (structured output follows its template and echoes its ids).
+    Prompt,
+    /// The user's latest message alone (tool arguments).
+    UserMessage,
 }
 
 /// Sets the flag when dropped: a request future dropped because its client went away
@@ -195,8 +212,8 @@ impl Mock {
                 rendered,
                 schedule,
                 delivery,
-                cut,
-            } => emit(rendered, schedule, delivery, cut, &self.tasks).await,
+                ending,
+            } => emit(rendered, schedule, delivery, ending, &self.tasks).await,
         }
     }
 
@@ -259,7 +276,11 @@ impl Engine {
             rendered,
             schedule,
             delivery,
-            cut: fault == Fault::Cut,
+            ending: if fault == Fault::Cut {
+                Ending::Cut
+            } else {
+                Ending::Whole
+            },
         }
     }
 
@@ -309,7 +330,7 @@ impl Engine {
             for tool in calls {
                 let args = match &tool.schema {
                     Some((schema, dialect)) => self
-                        .grounded(ask, schema, *dialect, true, rng, budget)
+                        .grounded(ask, schema, *dialect, Grounding::UserMessage, rng, budget)
                         .map_err(|e| {
                             budget_hint(format!("function {}: parameters schema: {e}", tool.name))
                         })?,
@@ -327,7 +348,7 @@ impl Engine {
             return match &structured.schema {
                 Some((schema, dialect)) if structured.enum_text => {
                     let value = self
-                        .grounded(ask, schema, *dialect, false, rng, budget)
+                        .grounded(ask, schema, *dialect, Grounding::Prompt, rng, budget)
                         .map_err(|e| budget_hint(format!("response schema: {e}")))?;
                     Ok(Answer::Text(match value {
                         Value::String(s) => s,
@@ -336,7 +357,7 @@ impl Engine {
                 }
                 Some((schema, dialect)) => {
                     let value = self
-                        .grounded(ask, schema, *dialect, false, rng, budget)
+                        .grounded(ask, schema, *dialect, Grounding::Prompt, rng, budget)
                         .map_err(|e| budget_hint(format!("response schema: {e}")))?;
                     Ok(Answer::Json(value.to_string()))
                 }
@@ -435,18 +456,21 @@ impl Engine {
 
     /// An instance of `schema` grounded in the request's prompt: following its output
     /// template, echoing its identifiers, deciding like a model (see [`grounding`]).
-    /// Tool arguments (`args`) are grounded in the user's message alone.
+    /// Tool arguments are grounded in the user's message alone ([`Grounding`]).
     fn grounded(
         &self,
         ask: &Ask,
         schema: &Value,
         dialect: schemagen::Dialect,
-        args: bool,
+        grounding: Grounding,
         rng: &mut impl Rng,
         budget: &schemagen::Budget,
     ) -> Result<Value, schemagen::SchemaError> {
         let generator = schemagen::Generator::new(schema, dialect)?;
-        let prompt = if args { "" } else { ask.prompt.as_str() };
+        let prompt = match grounding {
+            Grounding::Prompt => ask.prompt.as_str(),
+            Grounding::UserMessage => "",
+        };
         let mut grounder = grounding::Grounder::new(
             prompt,
             ask.latest_user.as_deref(),
@@ -521,12 +545,13 @@ fn invalid_argument(message: &str) -> http::Response<Body> {
 }
 
 /// Deliver `rendered` on `schedule`. Streams send each frame when its time comes; a
-/// whole reply waits the full schedule, then answers. `cut` aborts the body half-way.
+/// whole reply waits the full schedule, then answers. [`Ending::Cut`] aborts the body
+/// half-way.
 async fn emit(
     rendered: Rendered,
     schedule: Schedule,
     delivery: Delivery,
-    cut: bool,
+    ending: Ending,
     tasks: &TaskTracker,
 ) -> http::Response<Body> {
     let content_type = rendered.content_type;
@@ -534,7 +559,7 @@ async fn emit(
         Delivery::Whole => {
             pause(schedule.total()).await;
             let whole: Vec<u8> = rendered.frames.flat_map(|b| b.to_vec()).collect();
-            if cut {
+            if ending == Ending::Cut {
                 let (tx, body) = body::channel(2);
                 let half = Bytes::from(whole[..whole.len() / 2].to_vec());
                 tasks.spawn(
@@ -557,7 +582,7 @@ async fn emit(
             // off by the connection's stall timeout).
             let (tx, body) = body::channel(2);
             let frames = rendered.frames;
-            let cut_at = cut.then(|| rendered.chunks.div_ceil(2).max(1));
+            let cut_at = (ending == Ending::Cut).then(|| rendered.chunks.div_ceil(2).max(1));
             let stream = async move {
                 pause(schedule.first).await;
                 for (i, frame) in frames.enumerate() {

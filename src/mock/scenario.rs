@@ -207,13 +207,15 @@ impl Scenarios {
             .map_err(|e| format!("{}: template failed: {e}", rule.describe()))
     }
 
+    /// Read a scenario file; errors are one line naming the file (and the line at fault).
     pub fn load(path: &Path) -> Result<Scenarios, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Scenarios::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
+    /// Parse scenario TOML and check every rule and template.
     pub fn parse(text: &str) -> Result<Scenarios, String> {
-        let file: File = toml::from_str(text).map_err(|e| e.to_string())?;
+        let file: File = toml::from_str(text).map_err(|e| toml_error(text, &e))?;
         let mut templates = template_environment();
         let rules = file
             .rule
@@ -393,6 +395,21 @@ impl RuleSpec {
             function: self.function,
             answer,
         })
+    }
+}
+
+/// A TOML error on one line: `line L, column C: message` (toml's own rendering quotes
+/// the source over several lines).
+fn toml_error(text: &str, e: &toml::de::Error) -> String {
+    let message = e.message().trim().replace('\n', " ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            format!("TOML error at line {line}, column {column}: {message}")
+        }
+        None => format!("TOML error: {message}"),
     }
 }
 

@@ -8,7 +8,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Ask, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, tokens,
+    Answer, Ask, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode,
+    tokens,
 };
 use crate::body::{Body, json_response};
 use crate::route::{ModelCall, Verb};
@@ -220,7 +221,7 @@ fn render(
             blocks.push(Block {
                 whole: json!({"type": "text", "text": t}),
                 start: json!({"type": "text", "text": ""}),
-                pieces: Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_))),
+                pieces: Pieces::new(t.as_str(), chunk_words, Chunking::of(answer)),
                 delta: "text_delta",
             });
             (t.clone(), "end_turn")
@@ -235,7 +236,7 @@ fn render(
                 blocks.push(Block {
                     whole: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": c.args}),
                     start: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": {}}),
-                    pieces: Pieces::new(args_text, chunk_words, true),
+                    pieces: Pieces::new(args_text, chunk_words, Chunking::Json),
                     delta: "input_json_delta",
                 });
             }
@@ -245,7 +246,7 @@ fn render(
             blocks.push(Block {
                 whole: json!({"type": "text", "text": ""}),
                 start: json!({"type": "text", "text": ""}),
-                pieces: Pieces::new("", chunk_words, false),
+                pieces: Pieces::new("", chunk_words, Chunking::Words),
                 delta: "text_delta",
             });
             (String::new(), "end_turn")

@@ -11,7 +11,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Ask, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode, tokens,
+    Answer, Ask, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode,
+    tokens,
 };
 use crate::body::{Body, json_response};
 use crate::route::{ModelCall, Verb};
@@ -246,7 +247,7 @@ fn render(
     let (pieces, whole, output_len): (Box<dyn Iterator<Item = Vec<Value>> + Send>, usize, u64) = match answer
     {
         Answer::Text(t) | Answer::Json(t) if delivery != Delivery::Whole => {
-            let pieces = Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_)));
+            let pieces = Pieces::new(t.as_str(), chunk_words, Chunking::of(answer));
             let n = pieces.chunk_count();
             (
                 Box::new(pieces.map(|c| vec![json!({"text": c})])),
@@ -255,7 +256,7 @@ fn render(
             )
         }
         Answer::Text(t) | Answer::Json(t) => {
-            let n = Pieces::new(t.as_str(), chunk_words, matches!(answer, Answer::Json(_))).chunk_count();
+            let n = Pieces::new(t.as_str(), chunk_words, Chunking::of(answer)).chunk_count();
             (
                 Box::new(std::iter::once(vec![json!({"text": t})])),
                 n,

@@ -218,18 +218,40 @@ pub struct Pieces {
     text: Arc<str>,
     pos: usize,
     per_chunk: usize,
-    json: bool,
+    chunking: Chunking,
     done: bool,
 }
 
+/// How text is cut into stream chunks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chunking {
+    /// By words (text replies).
+    Words,
+    /// By characters, about six per word (JSON, which has few spaces).
+    Json,
+}
+
+impl Chunking {
+    /// JSON answers are cut as JSON, the rest by words.
+    pub fn of(answer: &Answer) -> Chunking {
+        match answer {
+            Answer::Json(_) => Chunking::Json,
+            _ => Chunking::Words,
+        }
+    }
+}
+
 impl Pieces {
-    pub fn new(text: impl Into<Arc<str>>, chunk_words: usize, json: bool) -> Pieces {
+    pub fn new(text: impl Into<Arc<str>>, chunk_words: usize, chunking: Chunking) -> Pieces {
         let chunk_words = chunk_words.max(1);
         Pieces {
             text: text.into(),
             pos: 0,
-            per_chunk: if json { chunk_words * 6 } else { chunk_words },
-            json,
+            per_chunk: match chunking {
+                Chunking::Json => chunk_words * 6,
+                Chunking::Words => chunk_words,
+            },
+            chunking,
             done: false,
         }
     }
@@ -250,7 +272,7 @@ impl Pieces {
     fn chunk_end(&self, from: usize) -> usize {
         let rest = &self.text[from..];
         let mut taken = 0;
-        if self.json {
+        if self.chunking == Chunking::Json {
             for (i, c) in rest.char_indices() {
                 taken += 1;
                 if taken == self.per_chunk {
@@ -289,8 +311,8 @@ impl Iterator for Pieces {
 }
 
 /// Split `text` into its chunks at once (see [`Pieces`]).
-pub fn split_chunks(text: &str, chunk_words: usize, json: bool) -> Vec<String> {
-    Pieces::new(text, chunk_words, json).collect()
+pub fn split_chunks(text: &str, chunk_words: usize, chunking: Chunking) -> Vec<String> {
+    Pieces::new(text, chunk_words, chunking).collect()
 }
 
 #[cfg(test)]
@@ -300,17 +322,20 @@ mod tests {
     /// Chunks always concatenate back to the text.
     #[test]
     fn chunks_roundtrip() {
-        for (text, json) in [
-            ("a b c d e f g", false),
-            ("{\"k\":\"value with spaces\",\"n\":[1,2,3]}", true),
-            ("", false),
+        for (text, chunking) in [
+            ("a b c d e f g", Chunking::Words),
+            ("{\"k\":\"value with spaces\",\"n\":[1,2,3]}", Chunking::Json),
+            ("", Chunking::Words),
         ] {
             for n in 1..5 {
-                let chunks = split_chunks(text, n, json);
+                let chunks = split_chunks(text, n, chunking);
                 assert_eq!(chunks.concat(), text);
                 assert!(!chunks.is_empty());
             }
         }
-        assert_eq!(split_chunks("a b c d e", 2, false), vec!["a b ", "c d ", "e"]);
+        assert_eq!(
+            split_chunks("a b c d e", 2, Chunking::Words),
+            vec!["a b ", "c d ", "e"]
+        );
     }
 }

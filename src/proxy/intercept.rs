@@ -1,6 +1,6 @@
 //! Interception: TLS accept on an upgraded CONNECT stream with a leaf minted for the
 //! host the client names (SNI, else the CONNECT host), then HTTP/1.1 or HTTP/2 (by ALPN
-//! or preface), each request routed and served as an [`Exchange`].
+//! or preface), each request routed and served as an `Exchange`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -17,6 +17,7 @@ use crate::conn::serve_until_shutdown;
 use crate::exchange::{Exchange, Scheme};
 use crate::policy::{Service, normalize_host};
 use crate::route;
+use crate::tls::ca::HostName;
 
 /// Serve an intercepted connection; `conn` (and its `--max-connections` place) is held
 /// until it closes.
@@ -34,12 +35,12 @@ pub async fn serve(
     let start = match tokio::time::timeout(limit, acceptor).await {
         Ok(Ok(start)) => start,
         Ok(Err(err)) => {
-            app.metrics.handshake(false);
+            app.metrics.handshake_failed();
             tracing::info!(error = %err, "not a TLS ClientHello");
             return;
         }
         Err(_) => {
-            app.metrics.handshake(false);
+            app.metrics.handshake_failed();
             tracing::info!(
                 after_s = limit.as_secs_f64(),
                 "no TLS ClientHello in time; closing"
@@ -47,34 +48,35 @@ pub async fn serve(
             return;
         }
     };
-    let sni = start.client_hello().server_name().map(normalize_host);
-    let has_sni = sni.is_some();
-    let host = sni.unwrap_or(connect_host);
-    let config = match app.ca.server_config(&host, has_sni) {
+    let (host, named) = match start.client_hello().server_name() {
+        Some(sni) => (normalize_host(sni), HostName::Sni),
+        None => (connect_host, HostName::Connect),
+    };
+    let config = match app.ca.server_config(&host, named) {
         Ok((config, outcome)) => {
             app.metrics.leaf_cache(outcome);
             config
         }
         Err(err) => {
-            app.metrics.handshake(false);
+            app.metrics.handshake_failed();
             tracing::warn!(host, error = %err, "cannot mint a leaf certificate");
             return;
         }
     };
     let tls = match tokio::time::timeout(limit, start.into_stream(config)).await {
         Err(_) => {
-            app.metrics.handshake(false);
+            app.metrics.handshake_failed();
             tracing::info!(host, "TLS handshake did not finish in time; closing");
             return;
         }
         Ok(Ok(tls)) => tls,
         Ok(Err(err)) => {
             report_handshake_failure(&app, &host, &err);
-            app.metrics.handshake(false);
+            app.metrics.handshake_failed();
             return;
         }
     };
-    app.metrics.handshake(true);
+    app.metrics.handshake_ok();
     let svc_app = app.clone();
     let svc_host = host.clone();
     let svc = service_fn(move |req| {

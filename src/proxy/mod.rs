@@ -1,7 +1,7 @@
 //! The client-facing side: one HTTP/1.1 listener that takes CONNECT ([`connect`]),
 //! absolute-form plain-HTTP proxy requests, and origin-form requests to shunt itself.
 //! This module only dispatches: the policy decides what a host gets, the route what a
-//! request gets, and an [`Exchange`] carries it from there.
+//! request gets, and an `Exchange` carries it from there.
 
 pub mod connect;
 pub mod intercept;

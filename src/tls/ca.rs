@@ -276,11 +276,15 @@ impl Ca {
     }
 
     /// The rustls config for a connection to `host`, minting and caching its leaf on a
-    /// miss. With `sni` (the client named `host` in its ClientHello) this is the shared
-    /// config; without, a config that always presents `host`'s leaf.
-    pub fn server_config(&self, host: &str, sni: bool) -> Result<(Arc<ServerConfig>, CacheOutcome), CaError> {
+    /// miss. When the client named `host` in its ClientHello this is the shared config
+    /// (which resolves by SNI); otherwise a config that always presents `host`'s leaf.
+    pub fn server_config(
+        &self,
+        host: &str,
+        named: HostName,
+    ) -> Result<(Arc<ServerConfig>, CacheOutcome), CaError> {
         let (key, outcome) = self.leaves.leaf(host)?;
-        if sni {
+        if named == HostName::Sni {
             return Ok((self.shared.clone(), outcome));
         }
         Ok((
@@ -288,6 +292,15 @@ impl Ca {
             outcome,
         ))
     }
+}
+
+/// Where the host a leaf is minted for came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HostName {
+    /// The client's ClientHello (SNI).
+    Sni,
+    /// The CONNECT request (the client sent no SNI, e.g. for an IP literal).
+    Connect,
 }
 
 fn config_with(
@@ -434,11 +447,15 @@ mod tests {
     fn leaf_cache() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = Ca::load_or_create(dir.path()).expect("create");
-        let (a, first) = ca.server_config("aiplatform.googleapis.com", true).expect("mint");
-        let (b, second) = ca.server_config("aiplatform.googleapis.com", true).expect("hit");
+        let (a, first) = ca
+            .server_config("aiplatform.googleapis.com", HostName::Sni)
+            .expect("mint");
+        let (b, second) = ca
+            .server_config("aiplatform.googleapis.com", HostName::Sni)
+            .expect("hit");
         assert_eq!((first, second), (CacheOutcome::Miss, CacheOutcome::Hit));
         assert!(Arc::ptr_eq(&a, &b), "SNI connections share one config");
-        let (_, ip) = ca.server_config("127.0.0.1", false).expect("ip leaf");
+        let (_, ip) = ca.server_config("127.0.0.1", HostName::Connect).expect("ip leaf");
         assert_eq!(ip, CacheOutcome::Miss);
     }
 }

@@ -308,11 +308,20 @@ pub async fn echo_server() -> SocketAddr {
 pub const GEMINI_PATH: &str = "/v1beta1/projects/my-proj/locations/us-central1/publishers/google/models/gemini-2.5-flash:generateContent";
 pub const PROMPT: &str = r#"{"contents":[{"role":"user","parts":[{"text":"Say hi"}]}]}"#;
 
+/// The `shunt` binary with an empty environment: tests pass every variable explicitly.
+pub fn shunt_command() -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"));
+    cmd.env_clear();
+    cmd
+}
+
 /// A `shunt` process started by a test, killed when dropped (a leaked shunt would hold
 /// the test runner's output open).
 pub struct ShuntProcess {
     pub child: std::process::Child,
     pub addr: SocketAddr,
+    /// Its stderr, line by line, as it is written.
+    lines: std::sync::mpsc::Receiver<String>,
 }
 
 impl ShuntProcess {
@@ -324,30 +333,56 @@ impl ShuntProcess {
         S: AsRef<std::ffi::OsStr>,
     {
         use std::io::BufRead;
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shunt"))
+        let mut child = shunt_command()
             .args(args)
-            .env_clear()
             .stderr(std::process::Stdio::piped())
             .spawn()
             .expect("spawn shunt");
         let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = std::sync::mpsc::channel();
+        let (tx, lines) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(addr) = line.split("listening addr=").nth(1) {
-                    let _ = tx.send(addr.split_whitespace().next().unwrap_or_default().to_string());
-                }
+                let _ = tx.send(line);
             }
         });
         let mut process = ShuntProcess {
             child,
             addr: "0.0.0.0:0".parse().expect("placeholder"),
+            lines,
         };
-        let addr = rx
-            .recv_timeout(std::time::Duration::from_secs(20))
-            .expect("shunt logged its address");
-        process.addr = addr.parse().expect("socket address");
+        let line = process.wait_for_line("listening addr=", std::time::Duration::from_secs(20));
+        let addr = line.split("listening addr=").nth(1).unwrap_or_default();
+        process.addr = addr
+            .split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .parse()
+            .expect("socket address");
         process
+    }
+
+    /// `shunt serve` on port 0 with `--certs certs` and `extra` flags.
+    pub fn serve(certs: &std::path::Path, extra: &[&str]) -> ShuntProcess {
+        let mut args: Vec<std::ffi::OsString> = ["serve", "--listen", "127.0.0.1:0", "--certs"]
+            .iter()
+            .map(Into::into)
+            .collect();
+        args.push(certs.into());
+        args.extend(extra.iter().map(Into::into));
+        ShuntProcess::spawn(args)
+    }
+
+    /// Block until shunt logs a line containing `needle`; panics after `within`.
+    pub fn wait_for_line(&self, needle: &str, within: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => {}
+                Err(e) => panic!("shunt logged no line with `{needle}` within {within:?}: {e}"),
+            }
+        }
     }
 
     /// Send a signal (`TERM`, `KILL`, …).
@@ -394,4 +429,58 @@ pub async fn open_h1(
     req.headers_mut()
         .insert("host", host.parse().expect("host header"));
     (sender.send_request(req).await.expect("send"), conn)
+}
+
+/// A good request (the token route: answered by shunt whatever the upstream does).
+pub async fn still_serves(proxy: &Proxy) {
+    let reply = https(proxy, "oauth2.googleapis.com", "POST", "/token", "grant_type=x").await;
+    assert_eq!(reply.status, 200);
+}
+
+/// The next data frame of a streamed body (`None` at its end); panics if none comes
+/// within 10 s (the proxy would be holding data back).
+pub async fn next_data(body: &mut hyper::body::Incoming) -> Option<Bytes> {
+    loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(10), body.frame())
+            .await
+            .expect("a frame within 10 s: the proxy is holding data back")?
+            .expect("frame");
+        if let Ok(data) = frame.into_data() {
+            return Some(data);
+        }
+    }
+}
+
+/// An upstream that sends one SSE chunk, waits for `go`, then sends a second and ends.
+pub async fn gated_sse_upstream(go: Arc<tokio::sync::Notify>) -> FakeUpstream {
+    FakeUpstream::start(Arc::new(move |_seen| {
+        let (tx, body) = shunt::body::channel(1);
+        let go = go.clone();
+        tokio::spawn(async move {
+            let _ = tx.send(Ok(Bytes::from("data: {\"n\":1}\r\n\r\n"))).await;
+            go.notified().await;
+            let _ = tx.send(Ok(Bytes::from("data: {\"n\":2}\r\n\r\n"))).await;
+        });
+        let mut res = http::Response::new(body);
+        res.headers_mut()
+            .insert("content-type", "text/event-stream".parse().expect("ct"));
+        res
+    }))
+    .await
+}
+
+/// Wait until `condition` holds, checking every 20 ms; panics naming `what` after `within`.
+pub async fn eventually<F, Fut>(what: &str, within: std::time::Duration, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {within:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
