@@ -38,15 +38,9 @@ pub(crate) const SUBSCHEMA_MAPS: [&str; 5] = [
     "dependentSchemas",
 ];
 
-/// Reject anything that is not a schema, and every `$ref` that does not resolve; collect the
-/// `$ref` strings for the termination analysis.
-pub(crate) fn check(
-    root: &Value,
-    s: &Value,
-    path: &str,
-    depth: usize,
-    refs: &mut Vec<String>,
-) -> Result<(), SchemaError> {
+/// Reject anything that is not a schema; collect the `$ref` strings (resolvable or not) for
+/// the termination analysis and the final validator.
+pub(crate) fn check(s: &Value, path: &str, depth: usize, refs: &mut Vec<String>) -> Result<(), SchemaError> {
     let at = if path.is_empty() { "#" } else { path };
     if depth > MAX_NESTING {
         return Err(SchemaError::InvalidSchema(format!(
@@ -67,23 +61,23 @@ pub(crate) fn check(
     let child = |key: &str| format!("{path}/{}", escape_pointer(key));
     for key in SINGLE_SUBSCHEMA {
         if let Some(v) = m.get(key) {
-            check(root, v, &child(key), depth + 1, refs)?;
+            check(v, &child(key), depth + 1, refs)?;
         }
     }
     match m.get("items") {
         Some(Value::Array(a)) => {
             for (i, v) in a.iter().enumerate() {
-                check(root, v, &format!("{path}/items/{i}"), depth + 1, refs)?;
+                check(v, &format!("{path}/items/{i}"), depth + 1, refs)?;
             }
         }
-        Some(v) => check(root, v, &child("items"), depth + 1, refs)?,
+        Some(v) => check(v, &child("items"), depth + 1, refs)?,
         None => {}
     }
     for key in SUBSCHEMA_ARRAYS {
         match m.get(key) {
             Some(Value::Array(a)) => {
                 for (i, v) in a.iter().enumerate() {
-                    check(root, v, &format!("{}/{i}", child(key)), depth + 1, refs)?;
+                    check(v, &format!("{}/{i}", child(key)), depth + 1, refs)?;
                 }
             }
             Some(_) => return Err(shape(key, "an array of schemas")),
@@ -95,7 +89,7 @@ pub(crate) fn check(
             Some(Value::Object(map)) => {
                 for (name, v) in map {
                     let at = format!("{}/{}", child(key), escape_pointer(name));
-                    check(root, v, &at, depth + 1, refs)?;
+                    check(v, &at, depth + 1, refs)?;
                 }
             }
             Some(_) => return Err(shape(key, "an object of schemas")),
@@ -107,7 +101,7 @@ pub(crate) fn check(
             for (name, v) in map {
                 if !v.is_array() {
                     let at = format!("{}/{}", child("dependencies"), escape_pointer(name));
-                    check(root, v, &at, depth + 1, refs)?;
+                    check(v, &at, depth + 1, refs)?;
                 }
             }
         }
@@ -135,9 +129,8 @@ pub(crate) fn check(
         let Some(r) = r.as_str() else {
             return Err(shape("$ref", "a string"));
         };
-        if resolve(root, r).is_none() {
-            return Err(SchemaError::UnresolvableRef(r.to_string()));
-        }
+        // A reference that does not resolve here (another document, a missing pointer)
+        // is kept: it reads as `{}`.
         if !refs.iter().any(|seen| seen == r) {
             refs.push(r.to_string());
         }

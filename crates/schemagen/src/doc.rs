@@ -30,7 +30,11 @@ pub(crate) struct Doc<'g> {
 /// Least instance depth through each `$ref`, by fixed-point iteration from "none".
 pub(crate) fn ref_costs(root: &Value, refs: &[String]) -> BTreeMap<String, u32> {
     let unmetered = Meter::new(&Budget::unlimited());
-    let mut env: BTreeMap<String, u32> = refs.iter().map(|r| (r.clone(), INF)).collect();
+    // A reference that does not resolve reads as `{}`: nothing to build.
+    let mut env: BTreeMap<String, u32> = refs
+        .iter()
+        .map(|r| (r.clone(), if resolve(root, r).is_some() { INF } else { 0 }))
+        .collect();
     for _ in 0..1000 {
         let mut changed = false;
         for r in refs {
@@ -212,9 +216,9 @@ impl<'g> Doc<'g> {
 
     pub(crate) fn valid_obj(&self, v: &Value, m: &Obj, d: usize) -> bool {
         if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-            match self.resolve(r) {
-                Some(t) if self.valid(v, t, d) => {}
-                _ => return false,
+            // A reference that does not resolve is `{}`.
+            if self.resolve(r).is_some_and(|t| !self.valid(v, t, d)) {
+                return false;
             }
         }
         if let Some(t) = m.get("type") {

@@ -19,24 +19,48 @@
 //!   int64, `"3"`), `ref`/`defs`. The schema is first rewritten by [`openapi_to_json_schema`] and
 //!   then generated from as JSON Schema.
 //! - [`Dialect::JsonSchema`] (`responseJsonSchema`): 2020-12, with draft-7 spellings accepted
-//!   (`definitions`, array-form `items` + `additionalItems`, `dependencies`).
+//!   (`definitions`, array-form `items` + `additionalItems`, `dependencies`). A schema whose
+//!   `$schema` declares an earlier draft (4, 6, 7, 2019-09) is read as that draft: keywords it
+//!   does not know (`const` and `if` under draft 4...) are dropped before generation, and so
+//!   are the assertions beside a `$ref` under drafts 4 to 7, which those drafts ignore.
 //!
 //! # Keywords that steer generation
 //! `type` (string or array), `enum`, `const`, `default`/`examples`/`example` (used sometimes
 //! when they validate), `$ref` (JSON pointers such as `#/$defs/X`, `#/definitions/X`,
 //! `#/properties/a/items`, `#anchor` via `$anchor`, and `$id`-named subschemas of the same
-//! document), `allOf` (merged), `anyOf`, `oneOf` (the value must match exactly one branch: it is
-//! checked, and other choices are tried), `properties`, `required`, `additionalProperties`
+//! document; any other reference reads as `{}`, see Limits), `allOf` (merged), `anyOf`,
+//! `oneOf` (the value must match exactly one branch: it is checked, and other choices are
+//! tried), `if`/`then`/`else` (two branches: a value built for `if` and `then` together, or
+//! one for `else`, checked not to meet `if`), `properties`, `required`, `additionalProperties`
 //! (bool or schema; a pure map schema gets 1–3 entries with plausible keys), `patternProperties`
 //! and `propertyNames` (keys for extra entries), `minProperties`/`maxProperties`,
 //! `propertyOrdering` (output key order), `items`, `prefixItems`, `contains`,
 //! `minItems`/`maxItems`/`uniqueItems`, `minLength`/`maxLength`, `pattern`, `format`,
-//! `minimum`/`maximum`/`exclusiveMinimum`/`exclusiveMaximum`/`multipleOf`.
+//! `minimum`/`maximum`/`exclusiveMinimum`/`exclusiveMaximum`/`multipleOf`. About half of the
+//! optional properties are included; an object with more than 16 of them (a configuration
+//! file's hundreds of settings) gets about 8.
 //!
-//! Formats produced: `date-time` (`2025-03-14T09:26:53Z`), `date`, `time`, `duration`, `uuid`,
+//! Formats produced: `date-time` (`2025-03-14T09:26:53Z`), `date` (days 1–28, so every month
+//! has them), `time`, `duration` (`P3D`, `PT15M`, `PT2H30M`), `uuid`,
 //! `email`/`idn-email`, `uri`/`iri`/`uri-reference`/`iri-reference`/`url`, `uri-template`,
 //! `hostname`/`idn-hostname`, `ipv4`, `ipv6`, `json-pointer`, `relative-json-pointer`,
 //! `regex`, and OpenAPI `byte` (base64). Other formats get a plain string.
+//!
+//! # Validity: who decides
+//! There is one meaning of JSON Schema here, the `jsonschema` crate's, with format
+//! validation on. [`Generator::new`] compiles the schema with it once, and every instance is
+//! checked with it before it is returned; one it rejects is drawn again (a few times, see
+//! [`Generator::generate_guided`]), and if no draw passes, the last one is returned as a
+//! best effort. Its `pattern`s run on the `regex` engine (linear time), or on `fancy-regex`
+//! with a backtracking limit for patterns that need look-around or back-references.
+//!
+//! The crate's own checks are internal and metered: while the value is built, a cheap
+//! validator of the keywords above picks between candidates (`oneOf` exclusivity, `not`,
+//! `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, an echoed sample) and the
+//! termination analysis picks the cheapest branch past the depth budget. They only steer
+//! generation; they never decide that an instance is valid. The internal validator ignores
+//! `pattern`, `format` and which keys `patternProperties` regexes match; a candidate that
+//! conflicts only there is caught by the `jsonschema` check and drawn again.
 //!
 //! # Recursion
 //! Nesting beyond a depth budget ([`Generator::with_max_depth`], default 6 levels of
@@ -49,18 +73,18 @@
 //! - `pattern` is parsed by `regex-syntax` (the `regex` crate's parser: Unicode classes,
 //!   POSIX classes, counted repetition, alternation, anchors and word boundaries).
 //!   Back-references and look-around are not regular and are not supported: the value is
-//!   then a plain string, which the final validation usually rejects. Only the first
+//!   then a plain string, which the final validation may reject. Only the first
 //!   `pattern` in an `allOf` is used.
-//! - The internal validator that checks candidates (and decides `oneOf` exclusivity, `not`,
-//!   `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`) ignores `pattern`, `format`
-//!   and which keys `patternProperties` regexes match; a value that conflicts only there
-//!   may slip through.
-//! - `not`, `if`/`then`/`else`, `dependentRequired`, `dependentSchemas`, `minContains`/
-//!   `maxContains` are enforced by check-and-retry, not built in, so narrow combinations can end
-//!   in [`SchemaError::Unsatisfiable`].
+//! - `not`, `dependentRequired`, `dependentSchemas`, `minContains`/`maxContains`, and the
+//!   `else` side of `if`, are enforced by check-and-retry, not built in, so narrow
+//!   combinations can end in [`SchemaError::Unsatisfiable`].
+//! - A `$ref` that does not resolve in the document (another document such as
+//!   `other.json#/definitions/x` or `https://...`, which is never fetched, or a missing
+//!   pointer) is unconstrained: it reads as `{}`, the true schema, both for generation and
+//!   for the final `jsonschema` check (whose retriever hands back `{}` for every other
+//!   document).
 //! - `unevaluatedProperties`/`unevaluatedItems`, `$dynamicRef`, `contentEncoding`/
-//!   `contentSchema`, and remote (`http://...`) references are not supported; such refs are
-//!   [`SchemaError::UnresolvableRef`].
+//!   `contentSchema` are not built in (the final check still applies them).
 //! - Strings are ASCII where the schema allows. `minItems`/`minProperties` above 4 096 are
 //!   reported as unsatisfiable rather than built. Integers stay within i64; numbers within
 //!   ±10^15.
@@ -100,6 +124,9 @@ pub(crate) const HARD_DEPTH_MARGIN: usize = 48;
 pub(crate) const MAX_NESTING: usize = 128;
 /// Values generated per top-level call before giving up (bounds retries on narrow schemas).
 pub(crate) const FUEL: u32 = 50_000;
+/// Optional properties beyond which an unsampled object keeps only a share of them (about
+/// half this many on average).
+pub(crate) const WIDE_OBJECT: usize = 16;
 /// Largest `minItems` / `minProperties` that is built rather than reported as unsatisfiable.
 pub(crate) const MAX_COUNT: u64 = 4_096;
 /// Largest `multipleOf` step turned into an integer step.
@@ -122,8 +149,6 @@ pub enum Dialect {
 /// Why no instance could be produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SchemaError {
-    /// A `$ref` that points nowhere in the document (remote references included).
-    UnresolvableRef(String),
     /// No value satisfies the schema (empty `enum`, `minItems > maxItems`, conflicting `allOf`
     /// types...), or none was found within the search budget.
     Unsatisfiable(String),
@@ -139,7 +164,6 @@ pub enum SchemaError {
 impl fmt::Display for SchemaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SchemaError::UnresolvableRef(r) => write!(f, "unresolvable $ref {r:?}"),
             SchemaError::Unsatisfiable(why) => write!(f, "unsatisfiable schema: {why}"),
             SchemaError::UnboundedRecursion(why) => write!(f, "recursion cannot terminate: {why}"),
             SchemaError::InvalidSchema(why) => write!(f, "invalid schema: {why}"),
@@ -161,9 +185,7 @@ impl SchemaError {
     fn is_soft(&self) -> bool {
         match self {
             SchemaError::Unsatisfiable(_) | SchemaError::UnboundedRecursion(_) => true,
-            SchemaError::UnresolvableRef(_)
-            | SchemaError::InvalidSchema(_)
-            | SchemaError::OverBudget { .. } => false,
+            SchemaError::InvalidSchema(_) | SchemaError::OverBudget { .. } => false,
         }
     }
 }
@@ -173,8 +195,9 @@ impl SchemaError {
 pub struct Generator<'a> {
     /// The schema in JSON Schema form: borrowed as given, or rewritten from OpenAPI.
     root: Cow<'a, Value>,
-    /// The `jsonschema` crate's reading of `root` (formats checked), which has the last
-    /// word on every instance; `None` when it cannot compile the schema.
+    /// The `jsonschema` crate's reading of `root` (formats checked, other documents read as
+    /// `{}`), which has the last word on every instance; `None` when it cannot compile the
+    /// schema.
     validator: Option<Arc<jsonschema::Validator>>,
     /// Least instance depth reachable through each `$ref` string ([`INF`]: none).
     ref_cost: BTreeMap<String, u32>,
@@ -194,12 +217,15 @@ impl fmt::Debug for Generator<'_> {
 impl<'a> Generator<'a> {
     /// Check `schema` and prepare to generate from it.
     pub fn new(schema: &'a Value, dialect: Dialect) -> Result<Self, SchemaError> {
-        let root = match dialect {
+        let mut root = match dialect {
             Dialect::JsonSchema => Cow::Borrowed(schema),
             Dialect::OpenApi => Cow::Owned(openapi_to_json_schema(schema)),
         };
+        if let Some(read) = draft::for_declared_draft(&root) {
+            root = Cow::Owned(read);
+        }
         let mut refs = Vec::new();
-        check(&root, &root, "", 0, &mut refs)?;
+        check(&root, "", 0, &mut refs)?;
         let ref_cost = ref_costs(&root, &refs);
         {
             let unmetered = Meter::new(&Budget::unlimited());
@@ -224,13 +250,7 @@ impl<'a> Generator<'a> {
                 });
             }
         }
-        // The `regex` engine: linear-time matching, whatever the pattern.
-        let validator = jsonschema::options()
-            .should_validate_formats(true)
-            .with_pattern_options(jsonschema::PatternOptions::regex())
-            .build(&root)
-            .ok()
-            .map(Arc::new);
+        let validator = verdict::validator(&root, &refs).map(Arc::new);
         Ok(Self {
             root,
             validator,
@@ -253,7 +273,8 @@ impl<'a> Generator<'a> {
         self
     }
 
-    /// The schema generated from, in JSON Schema form.
+    /// The schema generated from, in JSON Schema form (keywords its declared `$schema` draft
+    /// does not know, or ignores beside a `$ref`, dropped).
     pub fn schema(&self) -> &Value {
         &self.root
     }
@@ -367,12 +388,14 @@ pub use words::name_tokens;
 mod budget;
 mod check;
 mod doc;
+mod draft;
 mod guide;
 mod keywords;
 mod openapi;
 mod pattern;
 mod run;
 mod types;
+mod verdict;
 mod words;
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Generation: one walk over the schema with a random number generator.
 
+use std::collections::HashSet;
+
 use rand::Rng;
 use rand::seq::SliceRandom;
 use serde_json::Value;
@@ -314,11 +316,12 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
             }
         };
         acc.add(m)?;
-        if let Some(r) = m.get("$ref").and_then(Value::as_str) {
-            let target = self
-                .doc
-                .resolve(r)
-                .ok_or_else(|| SchemaError::UnresolvableRef(r.to_string()))?;
+        // A reference that does not resolve (another document, a missing pointer) is `{}`.
+        if let Some(target) = m
+            .get("$ref")
+            .and_then(Value::as_str)
+            .and_then(|r| self.doc.resolve(r))
+        {
             self.flatten(target, acc, over, hops + 1)?;
         }
         if let Some(Value::Array(all)) = m.get("allOf") {
@@ -331,7 +334,52 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
                 self.choose_branch(key, branches, acc, over, hops)?;
             }
         }
+        if let Some(cond) = m.get("if") {
+            self.choose_conditional(cond, m.get("then"), m.get("else"), acc, over, hops)?;
+        }
         Ok(())
+    }
+
+    /// `if`/`then`/`else` read as two branches: build for `if` and `then` together, or for
+    /// `else` alone (then checked: the value must not meet `if`). Past the depth budget the
+    /// cheaper one goes first, otherwise a random one; the other is the fallback.
+    pub(crate) fn choose_conditional(
+        &mut self,
+        cond: &'g Value,
+        then: Option<&'g Value>,
+        otherwise: Option<&'g Value>,
+        acc: &mut Acc<'g>,
+        over: bool,
+        hops: usize,
+    ) -> Result<(), SchemaError> {
+        if then.is_none() && otherwise.is_none() {
+            return Ok(());
+        }
+        let met: Vec<&'g Value> = std::iter::once(cond).chain(then).collect();
+        let unmet: Vec<&'g Value> = otherwise.into_iter().collect();
+        let met_first = if over {
+            let cost = |schemas: &[&Value]| schemas.iter().map(|s| self.doc.cost(s, 0)).max().unwrap_or(0);
+            cost(&met) <= cost(&unmet)
+        } else {
+            self.rng.gen_bool(0.5)
+        };
+        let options = if met_first { [&met, &unmet] } else { [&unmet, &met] };
+        let mut last = None;
+        for option in options {
+            let mut trial = acc.clone();
+            let tried = option
+                .iter()
+                .try_for_each(|s| self.flatten(s, &mut trial, over, hops + 1));
+            match tried {
+                Ok(()) => {
+                    *acc = trial;
+                    return Ok(());
+                }
+                Err(e) if e.is_soft() => last = Some(e),
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| SchemaError::Unsatisfiable("no `if`/`else` branch is satisfiable".into())))
     }
 
     pub(crate) fn choose_branch(
@@ -980,37 +1028,42 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
         depth: usize,
     ) -> Result<Value, SchemaError> {
         let over = depth >= self.max_depth;
+        // Lists keep the schema's order; the sets make membership checks constant-time
+        // (objects with hundreds of properties are common in configuration schemas).
         let mut declared: Vec<&'g str> = Vec::new();
+        let mut declared_set: HashSet<&'g str> = HashSet::new();
         let mut required: Vec<&'g str> = Vec::new();
+        let mut required_set: HashSet<&'g str> = HashSet::new();
         for p in parts {
             if let Some(Value::Object(props)) = p.get("properties") {
                 for k in props.keys() {
-                    if !declared.contains(&k.as_str()) {
+                    if declared_set.insert(k) {
                         declared.push(k);
                     }
                 }
             }
             if let Some(Value::Array(req)) = p.get("required") {
                 for k in req.iter().filter_map(Value::as_str) {
-                    if !required.contains(&k) {
+                    if required_set.insert(k) {
                         required.push(k);
                     }
                 }
             }
         }
         let mut order: Vec<&'g str> = Vec::new();
+        let mut in_order: HashSet<&'g str> = HashSet::new();
         if let Some(ordering) = parts.iter().find_map(|p| match p.get("propertyOrdering") {
             Some(Value::Array(a)) => Some(a),
             _ => None,
         }) {
             for k in ordering.iter().filter_map(Value::as_str) {
-                if (declared.contains(&k) || required.contains(&k)) && !order.contains(&k) {
+                if (declared_set.contains(k) || required_set.contains(k)) && in_order.insert(k) {
                     order.push(k);
                 }
             }
         }
-        for k in declared.iter().chain(required.iter()) {
-            if !order.contains(k) {
+        for &k in declared.iter().chain(required.iter()) {
+            if in_order.insert(k) {
                 order.push(k);
             }
         }
@@ -1036,16 +1089,21 @@ impl<'g, R: Rng + ?Sized> Run<'g, '_, R> {
             _ => None,
         };
         let context = sample.map(Guide::context).unwrap_or_default();
+        // A wide object (a config file's hundreds of settings) keeps about as many optional
+        // properties as a narrow one would, so recursive ones (renovate's `"$ref": "#"`)
+        // do not multiply at every level.
+        let optional = order.iter().filter(|k| !required_set.contains(*k)).count();
+        let thin = (WIDE_OBJECT as f64 / optional.max(1) as f64).min(1.0);
         let mut out: Vec<(String, Value)> = Vec::new();
         let mut skipped: Vec<&'g str> = Vec::new();
         for &name in &order {
-            let is_required = required.contains(&name);
+            let is_required = required_set.contains(name);
             let member = sample.and_then(|g| g.member(name));
             let include = is_required
                 || !over
                     && match sample {
                         Some(_) => member.is_some() && !self.draw_null(0.5),
-                        None => !self.draw_null(0.5),
+                        None => !self.draw_null(0.5) && (thin >= 1.0 || self.rng.gen_bool(thin)),
                     };
             if !include {
                 skipped.push(name);

@@ -1,111 +1,50 @@
 //! Plausible strings: words, names, places and formats chosen from a property name.
 
+use std::sync::LazyLock;
+
 use rand::Rng;
 use rand::seq::SliceRandom;
 
-pub(crate) const NOUNS: &[&str] = &[
-    "apple", "river", "garden", "window", "market", "report", "bridge", "forest", "camera", "ticket",
-    "engine", "letter", "planet", "pencil", "harbor", "signal", "museum", "puzzle", "rocket", "island",
-    "basket", "castle", "meadow", "lantern", "anchor", "compass", "orchard", "canvas", "violin", "mirror",
-    "teapot", "glacier", "library", "journal", "station", "festival", "recipe", "project", "invoice",
-    "budget", "meeting", "order", "shipment", "account", "profile", "device", "sensor", "server", "update",
-    "review", "summary", "record", "schedule", "travel", "weather", "coffee", "bicycle", "notebook",
-    "kitchen", "harvest",
-];
-const ADJECTIVES: &[&str] = &[
-    "quick", "quiet", "bright", "gentle", "bold", "calm", "clever", "eager", "fresh", "golden", "happy",
-    "little", "modern", "narrow", "proud", "rapid", "silver", "simple", "steady", "sunny", "tidy", "vivid",
-    "warm", "wise", "ancient", "brave", "crisp", "daring", "early", "friendly",
-];
-const VERBS: &[&str] = &[
-    "builds",
-    "tracks",
-    "shows",
-    "improves",
-    "explains",
-    "connects",
-    "describes",
-    "follows",
-    "supports",
-    "measures",
-    "collects",
-    "shares",
-    "reviews",
-    "guides",
-    "opens",
-    "finds",
-];
-const FIRST_NAMES: &[&str] = &[
-    "Alice", "Bruno", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hiro", "Ingrid", "Jamal", "Keiko",
-    "Liam", "Maria", "Nikolai", "Olivia", "Pedro", "Quinn", "Rosa", "Samuel", "Tara", "Umar", "Vera", "Wei",
-    "Ximena", "Yusuf", "Zoe",
-];
-const LAST_NAMES: &[&str] = &[
-    "Anders", "Baker", "Chen", "Dubois", "Evans", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski",
-    "Lopez", "Martin", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka", "Usman", "Varga", "Weber",
-    "Young", "Zhang",
-];
-const CITIES: &[&str] = &[
-    "Lisbon",
-    "Osaka",
-    "Toronto",
-    "Nairobi",
-    "Melbourne",
-    "Oslo",
-    "Lima",
-    "Seville",
-    "Denver",
-    "Hanoi",
-    "Krakow",
-    "Porto",
-    "Vancouver",
-    "Marseille",
-    "Dublin",
-    "Auckland",
-    "Bergen",
-    "Montreal",
-    "Valencia",
-    "Kyoto",
-];
-const COUNTRIES: &[&str] = &[
-    "Portugal",
-    "Japan",
-    "Canada",
-    "Kenya",
-    "Australia",
-    "Norway",
-    "Peru",
-    "Spain",
-    "Ireland",
-    "Vietnam",
-    "Poland",
-    "Chile",
-    "Iceland",
-    "Ghana",
-    "Finland",
-    "Mexico",
-];
-const STREET_KINDS: &[&str] = &["Street", "Avenue", "Road", "Lane", "Way", "Boulevard"];
-const COLORS: &[&str] = &[
-    "red", "green", "blue", "teal", "amber", "violet", "orange", "indigo", "crimson", "olive",
-];
-const STATUSES: &[&str] = &["active", "pending", "done", "open", "closed", "draft", "ready"];
-const LANGUAGES: &[&str] = &["English", "Spanish", "French", "Japanese", "German", "Swahili"];
-const CURRENCIES: &[&str] = &["USD", "EUR", "JPY", "GBP", "CAD", "AUD"];
-const COMPANY_SUFFIXES: &[&str] = &["Labs", "Works", "Systems", "Partners", "Studio", "Co"];
+/// A word list from `data/<name>.txt`: one entry per line, blank lines skipped, in file order.
+macro_rules! word_list {
+    ($name:ident = $file:literal) => {
+        static $name: LazyLock<Vec<&'static str>> =
+            LazyLock::new(|| lines(include_str!(concat!("../data/", $file))));
+    };
+}
+
+fn lines(text: &'static str) -> Vec<&'static str> {
+    text.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+}
+
+word_list!(NOUNS = "nouns.txt");
+word_list!(ADJECTIVES = "adjectives.txt");
+word_list!(VERBS = "verbs.txt");
+word_list!(FIRST_NAMES = "first_names.txt");
+word_list!(LAST_NAMES = "last_names.txt");
+word_list!(CITIES = "cities.txt");
+word_list!(COUNTRIES = "countries.txt");
+word_list!(STREET_KINDS = "street_kinds.txt");
+word_list!(COLORS = "colors.txt");
+word_list!(STATUSES = "statuses.txt");
+word_list!(LANGUAGES = "languages.txt");
+word_list!(CURRENCIES = "currencies.txt");
+word_list!(COMPANY_SUFFIXES = "company_suffixes.txt");
 
 /// Every word list, for the pattern generator's "a real word that fits this class" trick.
-pub(crate) const ALL_LISTS: &[&[&str]] = &[
-    NOUNS,
-    ADJECTIVES,
-    VERBS,
-    FIRST_NAMES,
-    LAST_NAMES,
-    CITIES,
-    COUNTRIES,
-    COLORS,
-    STATUSES,
-];
+pub(crate) static ALL_LISTS: LazyLock<[&'static [&'static str]; 9]> = LazyLock::new(|| {
+    [
+        NOUNS.as_slice(),
+        ADJECTIVES.as_slice(),
+        VERBS.as_slice(),
+        FIRST_NAMES.as_slice(),
+        LAST_NAMES.as_slice(),
+        CITIES.as_slice(),
+        COUNTRIES.as_slice(),
+        COLORS.as_slice(),
+        STATUSES.as_slice(),
+    ]
+});
 
 fn pick<R: Rng + ?Sized>(rng: &mut R, list: &[&'static str]) -> &'static str {
     list.choose(rng).copied().unwrap_or("item")
@@ -176,37 +115,37 @@ pub(crate) fn for_hint<R: Rng + ?Sized>(hint: Option<&str>, rng: &mut R) -> Stri
         )
     {
         return if has(&["first", "given", "firstname"]) {
-            pick(rng, FIRST_NAMES).to_string()
+            pick(rng, &FIRST_NAMES).to_string()
         } else if has(&["last", "family", "surname", "lastname"]) {
-            pick(rng, LAST_NAMES).to_string()
+            pick(rng, &LAST_NAMES).to_string()
         } else if has(&["user", "login", "screen", "username", "nick"]) {
             username(rng)
         } else if has(&["company", "org", "organization", "business", "brand"]) {
             company(rng)
         } else if has(&["city", "town"]) {
-            pick(rng, CITIES).to_string()
+            pick(rng, &CITIES).to_string()
         } else if has(&["country"]) {
-            pick(rng, COUNTRIES).to_string()
+            pick(rng, &COUNTRIES).to_string()
         } else if has(&["file"]) {
-            format!("{}.txt", pick(rng, NOUNS))
+            format!("{}.txt", pick(rng, &NOUNS))
         } else if has(&["product", "item", "project", "task", "event", "team", "app"]) {
-            capitalize(&format!("{} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS)))
+            capitalize(&format!("{} {}", pick(rng, &ADJECTIVES), pick(rng, &NOUNS)))
         } else {
             person_name(rng)
         };
     }
     if has(&["city", "town"]) {
-        return pick(rng, CITIES).to_string();
+        return pick(rng, &CITIES).to_string();
     }
     if has(&["country", "nation"]) {
-        return pick(rng, COUNTRIES).to_string();
+        return pick(rng, &COUNTRIES).to_string();
     }
     if has(&["street", "address", "addr"]) {
         return format!(
             "{} {} {}",
             rng.gen_range(1..400),
-            pick(rng, LAST_NAMES),
-            pick(rng, STREET_KINDS)
+            pick(rng, &LAST_NAMES),
+            pick(rng, &STREET_KINDS)
         );
     }
     if has(&["zip", "postal", "postcode"]) {
@@ -248,12 +187,12 @@ pub(crate) fn for_hint<R: Rng + ?Sized>(hint: Option<&str>, rng: &mut R) -> Stri
     if has(&["title", "headline", "subject", "heading", "topic"]) {
         return format!(
             "The {} {}",
-            capitalize(pick(rng, ADJECTIVES)),
-            capitalize(pick(rng, NOUNS))
+            capitalize(pick(rng, &ADJECTIVES)),
+            capitalize(pick(rng, &NOUNS))
         );
     }
     if has(&["color", "colour"]) {
-        return pick(rng, COLORS).to_string();
+        return pick(rng, &COLORS).to_string();
     }
     if has(&["timestamp", "datetime"]) || last == "at" {
         return date_time(rng);
@@ -274,13 +213,13 @@ pub(crate) fn for_hint<R: Rng + ?Sized>(hint: Option<&str>, rng: &mut R) -> Stri
         return company(rng);
     }
     if has(&["language", "lang", "locale"]) {
-        return pick(rng, LANGUAGES).to_string();
+        return pick(rng, &LANGUAGES).to_string();
     }
     if has(&["currency"]) {
-        return pick(rng, CURRENCIES).to_string();
+        return pick(rng, &CURRENCIES).to_string();
     }
     if has(&["status", "state", "stage"]) {
-        return pick(rng, STATUSES).to_string();
+        return pick(rng, &STATUSES).to_string();
     }
     if has(&[
         "tag",
@@ -297,18 +236,18 @@ pub(crate) fn for_hint<R: Rng + ?Sized>(hint: Option<&str>, rng: &mut R) -> Stri
         "word",
         "words",
     ]) {
-        return pick(rng, NOUNS).to_string();
+        return pick(rng, &NOUNS).to_string();
     }
     if rng.gen_bool(0.5) {
-        pick(rng, NOUNS).to_string()
+        pick(rng, &NOUNS).to_string()
     } else {
-        format!("{} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS))
+        format!("{} {}", pick(rng, &ADJECTIVES), pick(rng, &NOUNS))
     }
 }
 
 /// A key for a map entry (`dict[str, V]`).
 pub(crate) fn map_key<R: Rng + ?Sized>(rng: &mut R) -> String {
-    pick(rng, NOUNS).to_string()
+    pick(rng, &NOUNS).to_string()
 }
 
 fn capitalize(s: &str) -> String {
@@ -320,34 +259,38 @@ fn capitalize(s: &str) -> String {
 }
 
 fn person_name<R: Rng + ?Sized>(rng: &mut R) -> String {
-    format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES))
+    format!("{} {}", pick(rng, &FIRST_NAMES), pick(rng, &LAST_NAMES))
 }
 
 fn username<R: Rng + ?Sized>(rng: &mut R) -> String {
     format!(
         "{}{}",
-        pick(rng, FIRST_NAMES).to_lowercase(),
+        pick(rng, &FIRST_NAMES).to_lowercase(),
         rng.gen_range(1..100)
     )
 }
 
 fn company<R: Rng + ?Sized>(rng: &mut R) -> String {
-    format!("{} {}", capitalize(pick(rng, NOUNS)), pick(rng, COMPANY_SUFFIXES))
+    format!(
+        "{} {}",
+        capitalize(pick(rng, &NOUNS)),
+        pick(rng, &COMPANY_SUFFIXES)
+    )
 }
 
 fn sentence<R: Rng + ?Sized>(rng: &mut R) -> String {
     let (a, n1, v, n2) = (
-        pick(rng, ADJECTIVES),
-        pick(rng, NOUNS),
-        pick(rng, VERBS),
-        pick(rng, NOUNS),
+        pick(rng, &ADJECTIVES),
+        pick(rng, &NOUNS),
+        pick(rng, &VERBS),
+        pick(rng, &NOUNS),
     );
     match rng.gen_range(0..4) {
         0 => format!("The {a} {n1} {v} the {n2}."),
         1 => format!(
             "{} {v} a {a} {n1} in {}.",
-            pick(rng, FIRST_NAMES),
-            pick(rng, CITIES)
+            pick(rng, &FIRST_NAMES),
+            pick(rng, &CITIES)
         ),
         2 => format!("A {a} {n1} for every {n2}."),
         _ => format!("This {n1} {v} {a} ideas about the {n2}."),
@@ -357,14 +300,14 @@ fn sentence<R: Rng + ?Sized>(rng: &mut R) -> String {
 fn email<R: Rng + ?Sized>(rng: &mut R) -> String {
     format!(
         "{}.{}@example.{}",
-        pick(rng, FIRST_NAMES).to_lowercase(),
-        pick(rng, LAST_NAMES).to_lowercase(),
+        pick(rng, &FIRST_NAMES).to_lowercase(),
+        pick(rng, &LAST_NAMES).to_lowercase(),
         if rng.gen_bool(0.5) { "com" } else { "org" }
     )
 }
 
 fn url<R: Rng + ?Sized>(rng: &mut R) -> String {
-    format!("https://example.com/{}/{}", pick(rng, NOUNS), pick(rng, NOUNS))
+    format!("https://example.com/{}/{}", pick(rng, &NOUNS), pick(rng, &NOUNS))
 }
 
 fn date<R: Rng + ?Sized>(rng: &mut R) -> String {
@@ -425,18 +368,18 @@ pub(crate) fn format<R: Rng + ?Sized>(format: &str, rng: &mut R) -> Option<Strin
         "uuid" => uuid(rng),
         "email" | "idn-email" => email(rng),
         "uri" | "iri" | "uri-reference" | "iri-reference" | "url" => url(rng),
-        "uri-template" => format!("https://example.com/{}/{{id}}", pick(rng, NOUNS)),
-        "hostname" | "idn-hostname" => format!("{}.example.com", pick(rng, NOUNS)),
+        "uri-template" => format!("https://example.com/{}/{{id}}", pick(rng, &NOUNS)),
+        "hostname" | "idn-hostname" => format!("{}.example.com", pick(rng, &NOUNS)),
         "ipv4" => format!(
             "{}.{}",
-            pick(rng, &["192.0.2", "198.51.100", "203.0.113"]),
+            pick(rng, &["192.0.2", "198.51.100", "203.0.113"][..]),
             rng.gen_range(1..255)
         ),
         "ipv6" => format!("2001:db8::{:x}", rng.gen_range(1..0xffff)),
-        "json-pointer" => format!("/{}/{}", pick(rng, NOUNS), rng.gen_range(0..10)),
-        "relative-json-pointer" => format!("{}/{}", rng.gen_range(0..3), pick(rng, NOUNS)),
+        "json-pointer" => format!("/{}/{}", pick(rng, &NOUNS), rng.gen_range(0..10)),
+        "relative-json-pointer" => format!("{}/{}", rng.gen_range(0..3), pick(rng, &NOUNS)),
         "regex" => "^[a-z]+$".to_string(),
-        "byte" => base64(pick(rng, NOUNS).as_bytes()),
+        "byte" => base64(pick(rng, &NOUNS).as_bytes()),
         _ => return None,
     })
 }
@@ -449,7 +392,7 @@ pub(crate) fn fit<R: Rng + ?Sized>(s: String, min: usize, max: Option<usize>, rn
         if !chars.is_empty() {
             chars.push(' ');
         }
-        chars.extend(pick(rng, NOUNS).chars());
+        chars.extend(pick(rng, &NOUNS).chars());
     }
     if let Some(max) = max {
         if chars.len() > max {
@@ -473,4 +416,96 @@ pub(crate) fn fit<R: Rng + ?Sized>(s: String, min: usize, max: Option<usize>, rn
         }
     }
     chars.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand::rngs::SmallRng;
+    use serde_json::json;
+
+    /// The data files load whole: one trimmed, distinct entry per line, in file order.
+    #[test]
+    fn word_lists_load() {
+        let lists: [(&str, &[&str]); 13] = [
+            ("nouns", &NOUNS),
+            ("adjectives", &ADJECTIVES),
+            ("verbs", &VERBS),
+            ("first_names", &FIRST_NAMES),
+            ("last_names", &LAST_NAMES),
+            ("cities", &CITIES),
+            ("countries", &COUNTRIES),
+            ("street_kinds", &STREET_KINDS),
+            ("colors", &COLORS),
+            ("statuses", &STATUSES),
+            ("languages", &LANGUAGES),
+            ("currencies", &CURRENCIES),
+            ("company_suffixes", &COMPANY_SUFFIXES),
+        ];
+        for (name, list) in lists {
+            assert!(!list.is_empty(), "{name} is empty");
+            for (i, w) in list.iter().enumerate() {
+                assert!(!w.is_empty() && w.trim() == *w, "{name}: {w:?}");
+                assert!(!list[..i].contains(w), "{name}: {w:?} twice");
+            }
+        }
+        assert_eq!((NOUNS.len(), NOUNS[0], NOUNS[59]), (60, "apple", "harvest"));
+        assert_eq!(ALL_LISTS.len(), 9);
+        assert_eq!(ALL_LISTS[0], NOUNS.as_slice());
+    }
+
+    /// Every produced format value passes the `jsonschema` crate's format check: no
+    /// 31 February, durations in ISO 8601 form (`P3D`, `PT15M`, `PT2H30M`).
+    #[test]
+    fn formats_are_valid() {
+        let mut rng = SmallRng::seed_from_u64(7);
+        for f in [
+            "date-time",
+            "date",
+            "time",
+            "duration",
+            "uuid",
+            "email",
+            "idn-email",
+            "uri",
+            "iri",
+            "uri-reference",
+            "iri-reference",
+            "uri-template",
+            "hostname",
+            "idn-hostname",
+            "ipv4",
+            "ipv6",
+            "json-pointer",
+            "relative-json-pointer",
+            "regex",
+        ] {
+            let check = jsonschema::options()
+                .should_validate_formats(true)
+                .build(&json!({"format": f}))
+                .expect("compiles");
+            // The checker is on: it rejects what the generator must never produce.
+            let bad = match f {
+                "date" => Some("2025-02-31"),
+                "date-time" => Some("2025-02-31T10:00:00Z"),
+                "duration" => Some("P1H"),
+                "time" => Some("24:00:00Z"),
+                _ => None,
+            };
+            assert!(
+                bad.is_none_or(|b| !check.is_valid(&json!(b))),
+                "{f}: {bad:?} accepted"
+            );
+            for _ in 0..2000 {
+                let s = format(f, &mut rng).expect("a shaped value");
+                assert!(check.is_valid(&json!(s)), "{f}: {s:?}");
+            }
+        }
+        for _ in 0..2000 {
+            let d = date(&mut rng);
+            let day: u32 = d[8..].parse().expect("day");
+            assert!((1..=28).contains(&day), "{d}");
+        }
+    }
 }

@@ -571,18 +571,37 @@ fn errors() {
         0..20,
     );
 
-    assert_eq!(
-        one(&json!({"$ref": "#/$defs/Missing"}), Dialect::JsonSchema, 0),
-        Err(SchemaError::UnresolvableRef("#/$defs/Missing".into()))
-    );
-    assert!(matches!(
-        one(
-            &json!({"anyOf": [{"type": "null"}, {"$ref": "other.json#/x"}]}),
-            Dialect::JsonSchema,
-            0
-        ),
-        Err(SchemaError::UnresolvableRef(_))
-    ));
+    // A `$ref` that does not resolve (a missing pointer, another document) reads as `{}`.
+    for unresolvable in [
+        json!({"$ref": "#/$defs/Missing"}),
+        json!({"anyOf": [{"type": "null"}, {"$ref": "other.json#/x"}]}),
+        json!({"$ref": "https://example.com/remote.json"}),
+    ] {
+        for seed in 0..20 {
+            assert!(
+                one(&unresolvable, Dialect::JsonSchema, seed).is_ok(),
+                "{unresolvable}"
+            );
+        }
+    }
+    // Constraints beside it still hold.
+    let beside = json!({"type": "object", "properties": {
+        "a": {"$ref": "other.json#/definitions/a"},
+        "b": {"type": "integer", "minimum": 3}
+    }, "required": ["a", "b"], "additionalProperties": false});
+    for seed in 0..20 {
+        let v = one(&beside, Dialect::JsonSchema, seed).expect("generates");
+        assert!(v["b"].as_i64().is_some_and(|b| b >= 3), "{v}");
+        assert_eq!(keys(&v), ["a", "b"], "{v}");
+    }
+    // The final `jsonschema` check reads them as `{}` too, and still checks the rest.
+    let generator = Generator::new(&beside, Dialect::JsonSchema).expect("accepted");
+    assert!(generator.is_valid(&json!({"a": [1, {"x": null}], "b": 5})));
+    assert!(!generator.is_valid(&json!({"a": "x", "b": 1})));
+    let missing = json!({"properties": {"a": {"$ref": "#/$defs/Missing"}, "b": {"type": "integer"}}});
+    let generator = Generator::new(&missing, Dialect::JsonSchema).expect("accepted");
+    assert!(generator.is_valid(&json!({"a": "anything", "b": 1})));
+    assert!(!generator.is_valid(&json!({"a": "anything", "b": "one"})));
 
     let required_cycle = json!({"$defs": {"A": {"type": "object", "properties": {"a": {"$ref": "#/$defs/A"}}, "required": ["a"]}}, "$ref": "#/$defs/A"});
     assert!(matches!(
@@ -661,4 +680,77 @@ fn pydantic_shapes() {
         assert_eq!(v["mode"], "fast");
     }
     assert_eq!(kinds.len(), 2, "both union members appear");
+}
+
+/// `if`/`then`/`else` is built as two branches: a form item keyed on a `const` gets what
+/// its `then` requires (github-issue-forms), and `else` is taken when `if` is not met.
+#[test]
+fn conditionals() {
+    let form_item = json!({
+        "type": "object",
+        "required": ["type"],
+        "properties": {"type": {"enum": ["markdown", "input"]}},
+        "allOf": [
+            {"if": {"properties": {"type": {"const": "markdown"}}},
+             "then": {"required": ["type", "value"], "additionalProperties": false,
+                      "properties": {"type": {}, "value": {"type": "string", "minLength": 1}}}},
+            {"if": {"properties": {"type": {"const": "input"}}},
+             "then": {"required": ["type", "label"], "additionalProperties": false,
+                      "properties": {"type": {}, "label": {"type": "string"}}}}
+        ]
+    });
+    let items = instances(&form_item, Dialect::JsonSchema, SEEDS);
+    assert!(items.iter().any(|v| v["type"] == "markdown"));
+    assert!(items.iter().any(|v| v["type"] == "input"));
+    let with_else =
+        json!({"type": "integer", "if": {"minimum": 10}, "then": {"multipleOf": 5}, "else": {"maximum": 3}});
+    let numbers = instances(&with_else, Dialect::JsonSchema, SEEDS);
+    assert!(numbers.iter().any(|n| n.as_i64().is_some_and(|n| n >= 10)));
+    assert!(numbers.iter().any(|n| n.as_i64().is_some_and(|n| n <= 3)));
+}
+
+/// A schema is read under the draft its `$schema` declares: draft 4 has no `const`, so
+/// `oneOf` of two `const`s is `oneOf` of two true schemas, which nothing meets, and the
+/// optional property is left out; drafts 4 to 7 ignore what sits beside a `$ref`.
+#[test]
+fn declared_draft() {
+    let d4 = json!({"$schema": "http://json-schema.org/draft-04/schema#", "type": "object",
+        "properties": {"o": {"oneOf": [{"const": "a"}, {"const": "b"}]}, "n": {"type": "string"}}});
+    for v in instances(&d4, Dialect::JsonSchema, SEEDS) {
+        assert!(v.get("o").is_none(), "{v}");
+    }
+    let d7 = json!({"$schema": "http://json-schema.org/draft-07/schema#",
+        "definitions": {"s": {"type": "string"}},
+        "oneOf": [{"$ref": "#/definitions/s", "maxLength": 1}, {"type": "integer"}]});
+    let values = instances(&d7, Dialect::JsonSchema, SEEDS);
+    assert!(values.iter().any(|v| v.as_str().is_some_and(|s| s.len() > 1)));
+}
+
+/// An object with hundreds of optional, recursive properties (renovate's `"$ref": "#"`)
+/// keeps a handful at each level instead of half of them.
+#[test]
+fn wide_recursive_objects() {
+    let mut props = serde_json::Map::new();
+    for i in 0..300 {
+        let schema = if i % 3 == 0 {
+            json!({"$ref": "#"})
+        } else {
+            json!({"type": "string"})
+        };
+        props.insert(format!("setting{i}"), schema);
+    }
+    let wide = json!({"type": "object", "properties": props});
+    for v in instances(&wide, Dialect::JsonSchema, 0..8) {
+        let n = v.as_object().map_or(0, serde_json::Map::len);
+        assert!(n <= 40, "{n} properties at the top");
+        assert!(v.to_string().len() < 1_000_000, "instance too large");
+    }
+    // Narrow objects are unchanged: about half of their optional properties.
+    let narrow =
+        json!({"type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}});
+    let counts: Vec<usize> = instances(&narrow, Dialect::JsonSchema, SEEDS)
+        .iter()
+        .map(|v| v.as_object().map_or(0, serde_json::Map::len))
+        .collect();
+    assert!(counts.contains(&0) && counts.contains(&2));
 }
