@@ -66,9 +66,12 @@ pub fn typed_response(
     res
 }
 
+/// The sending half of a [`channel`] body.
+pub type Sender = tokio::sync::mpsc::Sender<Result<Bytes, BoxError>>;
+
 /// A body fed from a channel, for responses produced over time (mock streams).
 /// Dropping the receiver (client gone) makes `send` fail, which ends the producer.
-pub fn channel(capacity: usize) -> (tokio::sync::mpsc::Sender<Result<Bytes, BoxError>>, Body) {
+pub fn channel(capacity: usize) -> (Sender, Body) {
     let (tx, rx) = tokio::sync::mpsc::channel(capacity);
     (tx, ChannelBody(rx).boxed())
 }

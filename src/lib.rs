@@ -1,5 +1,6 @@
-//! shunt: an `HTTPS_PROXY` sidecar that diverts an application's Google Vertex AI
-//! traffic to a mock without touching the application's code.
+//! shunt: an `HTTPS_PROXY` sidecar that diverts an application's LLM traffic (Vertex AI,
+//! the Gemini API, OpenAI, Azure OpenAI, Anthropic, Bedrock) to a mock without touching the
+//! application's code.
 //!
 //! # Layout
 //!
@@ -16,8 +17,9 @@
 //! - [`route`]: what answers a request; every Google-specific fact about paths.
 //! - `backends`: token, metadata, origin forwarding and the model source (built-in
 //!   mock, mock-llm forwarding, record, replay).
-//! - [`mock`]: the built-in mock LLM and `shunt mock`; [`providers`]: one module per wire
-//!   format (Gemini, Claude) behind one trait.
+//! - [`mock`]: the built-in mock LLM and `shunt mock`; [`providers`]: one module per API
+//!   (Gemini, Claude/Anthropic, OpenAI/Azure, Bedrock) behind one trait: its paths, its
+//!   requests, its replies, its errors.
 //! - [`tls`]: the CA, leaf minting and cache, the trust kit; [`doctor`]: `shunt doctor`.
 //! - [`capture`]: JSONL / HAR capture; `admin`: shunt's own pages; [`metrics`],
 //!   [`telemetry`], `clock`, `error`, [`body`]: the shared ground floor.

@@ -17,6 +17,14 @@ pub enum Service {
     Token,
     /// The GCE metadata server.
     Metadata,
+    /// OpenAI (`api.openai.com`).
+    OpenAi,
+    /// Azure OpenAI (`*.openai.azure.com`, `*.cognitiveservices.azure.com`).
+    AzureOpenAi,
+    /// Anthropic (`api.anthropic.com`).
+    Anthropic,
+    /// Bedrock Runtime (`bedrock-runtime[-fips].REGION.amazonaws.com`).
+    Bedrock,
 }
 
 impl Service {
@@ -27,6 +35,10 @@ impl Service {
             Service::GeminiApi => "gemini_api",
             Service::Token => "token",
             Service::Metadata => "metadata",
+            Service::OpenAi => "openai",
+            Service::AzureOpenAi => "azure_openai",
+            Service::Anthropic => "anthropic",
+            Service::Bedrock => "bedrock",
         }
     }
 }
@@ -125,6 +137,12 @@ pub fn default_rules() -> Vec<HostRule> {
         rule("metadata.google.internal", Intercept(Metadata)),
         rule("169.254.169.254", Intercept(Metadata)),
         rule("*.googleapis.com", Deny(DENY_GOOGLEAPIS)),
+        rule("api.openai.com", Intercept(OpenAi)),
+        rule("*.openai.azure.com", Intercept(AzureOpenAi)),
+        rule("*.cognitiveservices.azure.com", Intercept(AzureOpenAi)),
+        rule("api.anthropic.com", Intercept(Anthropic)),
+        rule("bedrock-runtime.*.amazonaws.com", Intercept(Bedrock)),
+        rule("bedrock-runtime-fips.*.amazonaws.com", Intercept(Bedrock)),
     ]
 }
 
@@ -156,7 +174,7 @@ impl Policy {
             None => match self.other {
                 Other::Tunnel => Decision::Tunnel,
                 Other::Deny => Decision::Deny(
-                    "shunt runs with --other deny: only Google AI, token and metadata hosts are served"
+                    "shunt runs with --other deny: only the LLM API, Google token and metadata hosts are served"
                         .to_string(),
                 ),
             },
@@ -210,6 +228,26 @@ mod tests {
             ("sts.googleapis.com", Decision::Intercept(Service::Token)),
             ("metadata.google.internal", Decision::Intercept(Service::Metadata)),
             ("169.254.169.254", Decision::Intercept(Service::Metadata)),
+            ("api.openai.com", Decision::Intercept(Service::OpenAi)),
+            (
+                "my-res.openai.azure.com",
+                Decision::Intercept(Service::AzureOpenAi),
+            ),
+            (
+                "my-res.cognitiveservices.azure.com",
+                Decision::Intercept(Service::AzureOpenAi),
+            ),
+            ("api.anthropic.com", Decision::Intercept(Service::Anthropic)),
+            (
+                "bedrock-runtime.us-east-1.amazonaws.com",
+                Decision::Intercept(Service::Bedrock),
+            ),
+            (
+                "bedrock-runtime-fips.us-west-2.amazonaws.com",
+                Decision::Intercept(Service::Bedrock),
+            ),
+            ("bedrock.us-east-1.amazonaws.com", Decision::Tunnel),
+            ("openai.com", Decision::Tunnel),
             ("pypi.org", Decision::Tunnel),
             ("googleapis.com", Decision::Tunnel),
             ("127.0.0.1", Decision::Tunnel),

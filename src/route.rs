@@ -1,8 +1,12 @@
 //! Request classification: what answers a request, from where it came in (an intercepted
-//! host's service, or shunt's own listener) and its path. Every Google-specific fact about
-//! paths lives here. Pure functions over strings, tested as tables.
+//! host's service, or shunt's own listener) and its path. Token, metadata and shunt's own
+//! paths are here; model paths are parsed by the provider module of the host's API
+//! (`providers::gemini::parse_vertex`, `providers::openai::parse`, ...). Pure functions
+//! over strings, tested as tables.
 
 use crate::policy::Service;
+pub use crate::providers::{ModelApi, ModelCall, Publisher, Verb};
+use crate::providers::{bedrock, claude, gemini, openai};
 
 /// What answers a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,119 +35,16 @@ pub enum AdminPage {
     Index,
 }
 
-/// The verb after a model path's colon.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verb {
-    GenerateContent,
-    StreamGenerateContent,
-    CountTokens,
-    ComputeTokens,
-    Predict,
-    EmbedContent,
-    BatchEmbedContents,
-    RawPredict,
-    StreamRawPredict,
-    /// Any other verb: routed to the model backend, which may not serve it.
-    Other(String),
-}
-
-impl Verb {
-    pub fn parse(s: &str) -> Verb {
-        match s {
-            "generateContent" => Verb::GenerateContent,
-            "streamGenerateContent" => Verb::StreamGenerateContent,
-            "countTokens" => Verb::CountTokens,
-            "computeTokens" => Verb::ComputeTokens,
-            "predict" => Verb::Predict,
-            "embedContent" => Verb::EmbedContent,
-            "batchEmbedContents" => Verb::BatchEmbedContents,
-            "rawPredict" => Verb::RawPredict,
-            "streamRawPredict" => Verb::StreamRawPredict,
-            other => Verb::Other(other.to_string()),
-        }
-    }
-
-    /// The verb as the path spells it.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Verb::GenerateContent => "generateContent",
-            Verb::StreamGenerateContent => "streamGenerateContent",
-            Verb::CountTokens => "countTokens",
-            Verb::ComputeTokens => "computeTokens",
-            Verb::Predict => "predict",
-            Verb::EmbedContent => "embedContent",
-            Verb::BatchEmbedContents => "batchEmbedContents",
-            Verb::RawPredict => "rawPredict",
-            Verb::StreamRawPredict => "streamRawPredict",
-            Verb::Other(s) => s,
-        }
-    }
-}
-
-impl std::fmt::Display for Verb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 impl Route {
     /// Stable name for logs and metric labels.
     pub fn name(&self) -> &'static str {
         match self {
             Route::Token => "token",
             Route::Metadata => "metadata",
-            Route::Model(call) => match call.api {
-                ModelApi::Vertex {
-                    publisher: Publisher::Google,
-                    ..
-                } => "vertex",
-                ModelApi::Vertex {
-                    publisher: Publisher::Anthropic,
-                    ..
-                } => "vertex_anthropic",
-                ModelApi::GeminiApi { .. } => "gemini_api",
-            },
+            Route::Model(call) => call.api.name(),
             Route::Origin => "plain_http",
             Route::Admin(_) => "admin",
             Route::NotFound => "not_found",
-        }
-    }
-}
-
-/// Which model publisher a Vertex path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Publisher {
-    Google,
-    Anthropic,
-}
-
-/// The API family a model call came in on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ModelApi {
-    /// `/{v1,v1beta1}/projects/P/locations/L/publishers/X/models/M:verb`, or the express
-    /// form without `projects/P/locations/L/`.
-    Vertex { version: String, publisher: Publisher },
-    /// `/{v1,v1beta}/models/M:verb` (Gemini Developer API, and the user's FastAPI mock).
-    GeminiApi { version: String },
-}
-
-/// A parsed model call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ModelCall {
-    pub api: ModelApi,
-    /// The model id, e.g. `gemini-2.5-flash` or `claude-sonnet-4-5@20250929`
-    /// (`count-tokens` for Claude's token counting endpoint).
-    pub model: String,
-    /// The verb after the colon, e.g. `generateContent`, `rawPredict`.
-    pub verb: Verb,
-}
-
-impl ModelCall {
-    /// Whose model: decides the wire format (see `providers::for_call`).
-    pub fn publisher(&self) -> Publisher {
-        match &self.api {
-            ModelApi::Vertex { publisher, .. } => *publisher,
-            ModelApi::GeminiApi { .. } => Publisher::Google,
         }
     }
 }
@@ -165,20 +66,22 @@ pub fn classify(service: Service, path: &str) -> Route {
             }
         }
         Service::Metadata => Route::Metadata,
-        Service::Vertex => match parse_vertex(path) {
-            Some(call) => Route::Model(call),
-            None => Route::NotFound,
-        },
-        Service::GeminiApi => match parse_gemini_api(path) {
-            Some(call) => Route::Model(call),
-            None => Route::NotFound,
-        },
+        Service::Vertex => model(gemini::parse_vertex(path)),
+        Service::GeminiApi => model(gemini::parse_gemini_api(path)),
+        Service::OpenAi => model(openai::parse(path, ModelApi::OpenAi)),
+        Service::AzureOpenAi => model(openai::parse(path, ModelApi::AzureOpenAi)),
+        Service::Anthropic => model(claude::parse_anthropic(path)),
+        Service::Bedrock => model(bedrock::parse(path)),
     }
+}
+
+fn model(call: Option<ModelCall>) -> Route {
+    call.map_or(Route::NotFound, Route::Model)
 }
 
 /// Classify a path for the standalone mock server, which answers both path families.
 pub fn classify_model_path(path: &str) -> Option<ModelCall> {
-    parse_vertex(path).or_else(|| parse_gemini_api(path))
+    gemini::parse_vertex(path).or_else(|| gemini::parse_gemini_api(path))
 }
 
 /// Classify an origin-form request to shunt's own listener: its pages, the GCE metadata
@@ -207,66 +110,6 @@ pub fn classify_mock(path: &str) -> Route {
     }
 }
 
-/// Split `.../models/{model}:{verb}` (model may contain `@`, never `/`).
-fn split_model_verb(rest: &str) -> Option<(String, Verb)> {
-    let (model, verb) = rest.rsplit_once(':')?;
-    if model.is_empty() || verb.is_empty() || model.contains('/') || verb.contains('/') {
-        return None;
-    }
-    Some((model.to_string(), Verb::parse(verb)))
-}
-
-fn parse_vertex(path: &str) -> Option<ModelCall> {
-    let mut segs = path.strip_prefix('/')?.splitn(2, '/');
-    let version = segs.next()?;
-    if version != "v1" && version != "v1beta1" {
-        return None;
-    }
-    let mut rest = segs.next()?;
-    // Optional `projects/P/locations/L/` prefix (absent in express mode).
-    if let Some(after) = rest.strip_prefix("projects/") {
-        let parts: Vec<&str> = after.splitn(4, '/').collect();
-        match parts.as_slice() {
-            [project, "locations", location, tail] if !project.is_empty() && !location.is_empty() => {
-                rest = tail;
-            }
-            _ => return None,
-        }
-    }
-    let rest = rest.strip_prefix("publishers/")?;
-    let (publisher, rest) = rest.split_once('/')?;
-    let publisher = match publisher {
-        "google" => Publisher::Google,
-        "anthropic" => Publisher::Anthropic,
-        _ => return None,
-    };
-    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
-    Some(ModelCall {
-        api: ModelApi::Vertex {
-            version: version.to_string(),
-            publisher,
-        },
-        model,
-        verb,
-    })
-}
-
-fn parse_gemini_api(path: &str) -> Option<ModelCall> {
-    let rest = path.strip_prefix('/')?;
-    let (version, rest) = rest.split_once('/')?;
-    if version != "v1" && version != "v1beta" && version != "v1alpha" {
-        return None;
-    }
-    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
-    Some(ModelCall {
-        api: ModelApi::GeminiApi {
-            version: version.to_string(),
-        },
-        model,
-        verb,
-    })
-}
-
 /// How a forwarded Vertex path is rewritten (`--rewrite`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Rewrite {
@@ -279,8 +122,7 @@ pub enum Rewrite {
 
 /// The path (without query) to send upstream for `call`, given the original `path`.
 ///
-/// Only Google-publisher Vertex paths are rewritten: Claude paths have no Gemini API
-/// equivalent and Gemini API paths are already in that shape.
+/// Only Google-publisher Vertex paths are rewritten.
 pub fn upstream_path(call: &ModelCall, path: &str, rewrite: Rewrite) -> String {
     match (rewrite, &call.api) {
         (
@@ -290,6 +132,8 @@ pub fn upstream_path(call: &ModelCall, path: &str, rewrite: Rewrite) -> String {
                 ..
             },
         ) => format!("/v1beta/models/{}:{}", call.model, call.verb),
+        // Claude paths have no Gemini API equivalent, the Gemini API's are already in that
+        // shape, and the other APIs keep theirs.
         (Rewrite::GeminiApi, _) | (Rewrite::Keep, _) => path.to_string(),
     }
 }

@@ -1,5 +1,6 @@
-//! The Vertex path classifier and rewriter: never panic; a rewritten path classifies to
-//! the same model and verb.
+//! The path classifiers of every intercepted service and the Vertex rewriter: never
+//! panic; a Bedrock model id is never empty; a rewritten path classifies
+//! to the same model and verb.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -7,7 +8,16 @@ use shunt::policy::Service;
 use shunt::route::{Rewrite, classify, classify_model_path, upstream_path};
 
 fuzz_target!(|data: &str| {
-    for service in [Service::Vertex, Service::GeminiApi, Service::Token, Service::Metadata] {
+    for service in [
+        Service::Vertex,
+        Service::GeminiApi,
+        Service::Token,
+        Service::Metadata,
+        Service::OpenAi,
+        Service::AzureOpenAi,
+        Service::Anthropic,
+        Service::Bedrock,
+    ] {
         let _ = classify(service, data);
     }
     if let Some(call) = classify_model_path(data) {

@@ -4,14 +4,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use rand::SeedableRng;
-use shunt::providers::{Answer, Ask, Delivery, Gemini, Provider};
+use shunt::providers::{Answer, Ask, Delivery, Gemini, ModelApi, ModelCall, Provider, Verb};
 
 fuzz_target!(|input: (String, u8, bool)| {
     let (text, words, json) = input;
     let ask = Ask { model: "m".into(), ..Ask::default() };
     let answer = if json { Answer::Json(text.clone()) } else { Answer::Text(text.clone()) };
     let mut rng = rand::rngs::SmallRng::seed_from_u64(1);
-    let rendered = Gemini.render(&ask, &answer, Delivery::Sse, usize::from(words).max(1), &mut rng);
+    let call = ModelCall { api: ModelApi::GeminiApi { version: "v1beta".into() }, model: "m".into(), verb: Verb::StreamGenerateContent };
+    let rendered = Gemini.render(&call, &ask, &answer, Delivery::Sse, usize::from(words).max(1), &mut rng);
     let mut joined = String::new();
     for frame in rendered.frames {
         let frame = std::str::from_utf8(&frame).expect("utf-8 frame");

@@ -11,6 +11,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use bytes::Bytes;
 use http::StatusCode;
 use http_body_util::{BodyExt, Full};
@@ -37,11 +39,43 @@ pub struct Recorded {
     pub chunks: Vec<Chunk>,
 }
 
-/// A piece of the response body and when it arrived, after the request was sent.
+/// A piece of the response body and when it arrived, after the request was sent. Text
+/// is stored as is; other bytes (Bedrock's binary event streams) as base64, marked by
+/// `encoding`, so a replay sends exactly the bytes recorded.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Chunk {
     pub at_ms: f64,
     pub data: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
+}
+
+impl Chunk {
+    fn new(at_ms: f64, bytes: &[u8]) -> Chunk {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Chunk {
+                at_ms,
+                data: text.to_string(),
+                encoding: None,
+            },
+            Err(_) => Chunk {
+                at_ms,
+                data: BASE64.encode(bytes),
+                encoding: Some("base64".into()),
+            },
+        }
+    }
+
+    /// The bytes as recorded (a base64 chunk that does not decode is sent as its text).
+    fn bytes(self) -> Bytes {
+        match self.encoding.as_deref() {
+            Some("base64") => match BASE64.decode(&self.data) {
+                Ok(raw) => Bytes::from(raw),
+                Err(_) => Bytes::from(self.data),
+            },
+            _ => Bytes::from(self.data),
+        }
+    }
 }
 
 /// The match key: method, path with query, and the body with JSON keys sorted (so key
@@ -242,10 +276,9 @@ impl Recorder {
                 match frame {
                     Ok(frame) => {
                         if let Ok(data) = frame.into_data() {
-                            recorded.chunks.push(Chunk {
-                                at_ms: sent.elapsed().as_secs_f64() * 1e3,
-                                data: String::from_utf8_lossy(&data).into_owned(),
-                            });
+                            recorded
+                                .chunks
+                                .push(Chunk::new(sent.elapsed().as_secs_f64() * 1e3, &data));
                             if tx.send(Ok(data)).await.is_err() {
                                 return;
                             }
@@ -392,7 +425,7 @@ impl Replayer {
                 if pace == Pace::Recorded {
                     tokio::time::sleep_until(start + Duration::from_secs_f64(chunk.at_ms / 1e3)).await;
                 }
-                if tx.send(Ok(Bytes::from(chunk.data))).await.is_err() {
+                if tx.send(Ok(chunk.bytes())).await.is_err() {
                     return;
                 }
             }

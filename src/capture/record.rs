@@ -12,6 +12,9 @@ const SECRET_HEADERS: &[&str] = &[
     "cookie",
     "set-cookie",
     "x-goog-api-key",
+    "x-api-key",
+    "api-key",
+    "x-amz-security-token",
 ];
 
 /// Keys of token request forms and token response JSON that carry secrets.

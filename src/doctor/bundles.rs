@@ -9,17 +9,26 @@ use super::{Check, Env};
 pub struct Bundle {
     pub var: &'static str,
     pub reader: &'static str,
+    /// Unset fails the check (the Google SDKs need it); else unset passes with a note.
+    pub required: bool,
 }
 
 /// The bundles checked, in order.
-pub const BUNDLES: [Bundle; 2] = [
+pub const BUNDLES: [Bundle; 3] = [
     Bundle {
         var: "SSL_CERT_FILE",
-        reader: "httpx2 / aiohttp (google-genai, anthropic)",
+        reader: "httpx2 / aiohttp (google-genai, anthropic, openai)",
+        required: true,
     },
     Bundle {
         var: "REQUESTS_CA_BUNDLE",
         reader: "requests (google-auth token refresh)",
+        required: true,
+    },
+    Bundle {
+        var: "AWS_CA_BUNDLE",
+        reader: "botocore (boto3: Bedrock)",
+        required: false,
     },
 ];
 
@@ -31,6 +40,12 @@ pub type Trusted = HashMap<&'static str, Vec<Vec<u8>>>;
 pub fn check(env: &Env<'_>, bundle: &Bundle, ca: Option<&[u8]>) -> (Check, Option<Vec<Vec<u8>>>) {
     let name = bundle.var;
     let Some((_, path)) = env.get(&[name]) else {
+        if !bundle.required {
+            return (
+                Check::pass(format!("{name} is unset: only {} needs it", bundle.reader)),
+                None,
+            );
+        }
         return (
             Check::fail(
                 format!("{name} is not set: {} will not trust shunt", bundle.reader),

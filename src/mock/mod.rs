@@ -36,7 +36,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::body::{self, Body, collect_limited};
-use crate::error::{Error, google_error};
+use crate::error::Error;
 use crate::metrics::Metrics;
 use crate::providers::{self, Answer, Ask, Call, Delivery, Rendered, ReplyBudget, tokens};
 use crate::route::ModelCall;
@@ -129,16 +129,18 @@ enum Prepared {
         rendered: Rendered,
         schedule: Schedule,
         delivery: Delivery,
+        headers: &'static [(&'static str, &'static str)],
         ending: Ending,
     },
 }
 
 /// How a reply's body ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Ending {
     Whole,
-    /// Cut half-way (the `--fault-cut` fault).
-    Cut,
+    /// Cut half-way (the `--fault-cut` fault), a stream after the API's in-stream error
+    /// event when it has one.
+    Cut(Option<Bytes>),
 }
 
 /// What a grounded instance is grounded in.
@@ -210,10 +212,18 @@ impl Mock {
             }
             Prepared::Stream {
                 rendered,
+                headers,
                 schedule,
                 delivery,
                 ending,
-            } => emit(rendered, schedule, delivery, ending, &self.tasks).await,
+            } => {
+                let mut res = emit(rendered, schedule, delivery, ending, &self.tasks).await;
+                for (name, value) in headers {
+                    res.headers_mut()
+                        .insert(*name, http::HeaderValue::from_static(value));
+                }
+                res
+            }
         }
     }
 
@@ -226,37 +236,42 @@ impl Mock {
 impl Engine {
     /// Everything CPU-bound for one request, within the reply budget; `cancel` stops it.
     fn prepare(&self, call: &ModelCall, query: &str, body: &Bytes, cancel: &Arc<AtomicBool>) -> Prepared {
-        let json: Value = match serde_json::from_slice(body) {
+        let provider = providers::for_call(call);
+        let invalid = |message: &str| Prepared::Now(provider.error(StatusCode::BAD_REQUEST, message));
+        // A GET (a model list) has no body: read it as `{}`.
+        let json: Value = match serde_json::from_slice(if body.is_empty() { b"{}" } else { body }) {
             Ok(v @ Value::Object(_)) => v,
-            Ok(_) => return Prepared::Now(invalid_argument("the request body must be a JSON object")),
-            Err(e) => return Prepared::Now(invalid_argument(&format!("Invalid JSON payload received. {e}"))),
+            Ok(_) => return invalid("the request body must be a JSON object"),
+            Err(e) => return invalid(&format!("Invalid JSON payload received. {e}")),
         };
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
         let mut content = SmallRng::seed_from_u64(mix(self.config.seed, tokens::fnv1a(body)));
-        let provider = providers::for_call(call);
         let fault = self.config.faults.draw(&mut chance);
         self.metrics.mock_fault(fault.name());
         if let Fault::Status(status) = fault {
-            return Prepared::Now(self.fault_response(status));
+            return Prepared::Now(self.fault_response(provider, status));
         }
-        let latency = self.config.latency.for_model(&call.model);
         let generation = provider.generation(call, &json, query);
-        let (ask, delivery) = match generation {
+        let (mut ask, delivery) = match generation {
             Ok(Some(g)) => g,
             Ok(None) => {
                 // Not a generation: token counting and embeddings answer after TTFT.
+                let model = json.get("model").and_then(Value::as_str).unwrap_or(&call.model);
+                let latency = self.config.latency.for_model(model);
                 let res = provider
                     .utility(call, &json, &self.config.budget)
-                    .unwrap_or_else(|m| invalid_argument(&m));
+                    .unwrap_or_else(|m| provider.error(StatusCode::BAD_REQUEST, &m));
                 return Prepared::After(latency.ttft.sample(&mut chance), res);
             }
-            Err(message) => return Prepared::Now(invalid_argument(&message)),
+            Err(message) => return invalid(&message),
         };
+        ask.provider = call.api.name();
+        let latency = self.config.latency.for_model(&ask.model);
         let budget = self.config.budget.start(Some(cancel.clone()));
         let answer = match self.plan_within(&ask, &json, &mut content, &budget) {
             Ok(answer) => answer,
-            Err(message) => return Prepared::Now(invalid_argument(&message)),
+            Err(message) => return invalid(&message),
         };
         match &answer {
             Answer::Calls(calls) => {
@@ -268,16 +283,24 @@ impl Engine {
             _ => self.metrics.mock_reply(answer.kind(), ask.schema_title(), None),
         }
         if let Answer::Error { status, message } = &answer {
-            return Prepared::Now(google_error(*status, message));
+            return Prepared::Now(provider.error(*status, message));
         }
-        let rendered = provider.render(&ask, &answer, delivery, self.config.chunk_words, &mut content);
+        let rendered = provider.render(
+            call,
+            &ask,
+            &answer,
+            delivery,
+            self.config.chunk_words,
+            &mut content,
+        );
         let schedule = Schedule::sample(latency, rendered.chunks, &mut chance);
         Prepared::Stream {
             rendered,
+            headers: provider.reply_headers(call),
             schedule,
             delivery,
             ending: if fault == Fault::Cut {
-                Ending::Cut
+                Ending::Cut(provider.cut_frame(call))
             } else {
                 Ending::Whole
             },
@@ -301,6 +324,7 @@ impl Engine {
         let names: Vec<String> = ask.tools.iter().map(|t| t.name.clone()).collect();
         let title = ask.schema_title();
         let facts = Facts {
+            provider: ask.provider,
             model: &ask.model,
             prompt: &ask.prompt,
             schema_title: title,
@@ -487,7 +511,7 @@ impl Engine {
         text::words(rng.r#gen(), rng.gen_range(lo..=hi.max(lo))).join(" ")
     }
 
-    fn fault_response(&self, status: StatusCode) -> http::Response<Body> {
+    fn fault_response(&self, provider: &dyn providers::Provider, status: StatusCode) -> http::Response<Body> {
         let message = match status {
             StatusCode::TOO_MANY_REQUESTS => {
                 "shunt mock: injected fault: Resource exhausted. Please try again later."
@@ -497,7 +521,7 @@ impl Engine {
             }
             _ => "shunt mock: injected fault: Internal error encountered.",
         };
-        let mut res = google_error(status, message);
+        let mut res = provider.error(status, message);
         if status == StatusCode::TOO_MANY_REQUESTS {
             res.headers_mut()
                 .insert(http::header::RETRY_AFTER, self.config.faults.retry_after.into());
@@ -539,11 +563,6 @@ fn mix(seed: u64, value: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Vertex's answer to a malformed request.
-fn invalid_argument(message: &str) -> http::Response<Body> {
-    google_error(StatusCode::BAD_REQUEST, message)
-}
-
 /// Deliver `rendered` on `schedule`. Streams send each frame when its time comes; a
 /// whole reply waits the full schedule, then answers. [`Ending::Cut`] aborts the body
 /// half-way.
@@ -559,7 +578,7 @@ async fn emit(
         Delivery::Whole => {
             pause(schedule.total()).await;
             let whole: Vec<u8> = rendered.frames.flat_map(|b| b.to_vec()).collect();
-            if ending == Ending::Cut {
+            if matches!(ending, Ending::Cut(_)) {
                 let (tx, body) = body::channel(2);
                 let half = Bytes::from(whole[..whole.len() / 2].to_vec());
                 tasks.spawn(
@@ -576,13 +595,24 @@ async fn emit(
                 body::full(whole)
             }
         }
-        Delivery::Sse | Delivery::JsonArray => {
+        Delivery::Sse | Delivery::JsonArray | Delivery::EventStream => {
             // Frames are built one at a time as the client takes them: the channel holds
             // two, so a slow reader slows the producer (and one that stops reading is cut
             // off by the connection's stall timeout).
             let (tx, body) = body::channel(2);
             let frames = rendered.frames;
-            let cut_at = (ending == Ending::Cut).then(|| rendered.chunks.div_ceil(2).max(1));
+            let (cut_at, last_words) = match ending {
+                Ending::Cut(frame) => (Some(rendered.chunks.div_ceil(2).max(1)), frame),
+                Ending::Whole => (None, None),
+            };
+            let cut = move |tx: body::Sender| async move {
+                if let Some(frame) = last_words {
+                    let _ = tx.send(Ok(frame)).await;
+                }
+                let _ = tx
+                    .send(Err("shunt mock: injected fault: stream cut".into()))
+                    .await;
+            };
             let stream = async move {
                 pause(schedule.first).await;
                 for (i, frame) in frames.enumerate() {
@@ -591,19 +621,14 @@ async fn emit(
                         pause(gap).await;
                     }
                     if cut_at == Some(i) {
-                        let _ = tx
-                            .send(Err("shunt mock: injected fault: stream cut".into()))
-                            .await;
-                        return;
+                        return cut(tx).await;
                     }
                     if tx.send(Ok(frame)).await.is_err() {
                         return; // the client went away; stop producing
                     }
                 }
                 if cut_at.is_some() {
-                    let _ = tx
-                        .send(Err("shunt mock: injected fault: stream cut".into()))
-                        .await;
+                    cut(tx).await;
                 }
             };
             tasks.spawn(stream.in_current_span());

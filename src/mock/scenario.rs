@@ -1,5 +1,7 @@
 //! Scenarios: a TOML file of rules that set the mock's answer for matching requests
-//! (model glob, prompt regex, schema title, declared function), plus per-model latency.
+//! (provider, model glob, prompt regex, schema title, declared function), plus per-model
+//! latency. `provider` is the API's name: `vertex`, `vertex_anthropic`, `gemini_api`,
+//! `openai`, `azure_openai`, `anthropic` or `bedrock`.
 //! A rule answers with fixed text, JSON, function arguments or an error, or with a
 //! minijinja template that sees the request (see [`TemplateContext`]).
 //!
@@ -19,6 +21,10 @@
 //! [[rule]]
 //! model = "claude-*"
 //! error = { code = 429, message = "quota" }
+//!
+//! [[rule]]
+//! provider = "openai"
+//! text = "Hello from the OpenAI mock."
 //!
 //! [[rule]]
 //! prompt = "(?i)weather in (?P<city>\\w+)"
@@ -75,6 +81,7 @@ pub enum Output {
 pub struct Rule {
     /// 1-based position in the file, for error messages.
     pub number: usize,
+    provider: Option<String>,
     model: Option<String>,
     prompt: Option<Regex>,
     schema_title: Option<String>,
@@ -85,6 +92,8 @@ pub struct Rule {
 /// What a rule can be matched against, and what its template sees.
 #[derive(Debug, Clone, Copy)]
 pub struct Facts<'a> {
+    /// The API the request came in on (`openai`, `vertex`, ...).
+    pub provider: &'a str,
     pub model: &'a str,
     pub prompt: &'a str,
     pub schema_title: Option<&'a str>,
@@ -97,7 +106,8 @@ pub struct Facts<'a> {
 
 impl Rule {
     pub fn matches(&self, f: &Facts<'_>) -> bool {
-        self.model.as_ref().is_none_or(|g| glob(g, f.model))
+        self.provider.as_ref().is_none_or(|p| p == f.provider)
+            && self.model.as_ref().is_none_or(|g| glob(g, f.model))
             && self.prompt.as_ref().is_none_or(|re| re.is_match(f.prompt))
             && self
                 .schema_title
@@ -117,6 +127,9 @@ impl Rule {
     /// `rule N (model = "…", schema_title = "…")`: how errors name the rule.
     pub fn describe(&self) -> String {
         let mut parts = Vec::new();
+        if let Some(p) = &self.provider {
+            parts.push(format!("provider = {p:?}"));
+        }
         if let Some(m) = &self.model {
             parts.push(format!("model = {m:?}"));
         }
@@ -295,6 +308,7 @@ struct ModelSpec {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RuleSpec {
+    provider: Option<String>,
     model: Option<String>,
     prompt: Option<String>,
     schema_title: Option<String>,
@@ -387,8 +401,23 @@ impl RuleSpec {
             .prompt
             .map(|p| Regex::new(&p).map_err(|e| format!("prompt regex: {e}")))
             .transpose()?;
+        const PROVIDERS: &[&str] = &[
+            "vertex",
+            "vertex_anthropic",
+            "gemini_api",
+            "openai",
+            "azure_openai",
+            "anthropic",
+            "bedrock",
+        ];
+        if let Some(p) = &self.provider
+            && !PROVIDERS.contains(&p.as_str())
+        {
+            return Err(format!("provider {p:?} is not one of {}", PROVIDERS.join(", ")));
+        }
         Ok(Rule {
             number,
+            provider: self.provider,
             model: self.model,
             prompt,
             schema_title: self.schema_title,
@@ -434,6 +463,10 @@ function_args = { city = "Paris" }
 model = "claude-*"
 error = { code = 429 }
 
+[[rule]]
+provider = "openai"
+text = "from openai"
+
 [[model]]
 model = "gemini-*"
 ttft = "fixed:10ms"
@@ -444,6 +477,7 @@ ttft = "fixed:10ms"
     fn matching() {
         let s = Scenarios::parse(FILE).expect("parse");
         let facts = |model, prompt, title, functions: &'static [String]| Facts {
+            provider: "vertex",
             model,
             prompt,
             schema_title: title,
@@ -470,6 +504,11 @@ ttft = "fixed:10ms"
             Some(Fixed::Error { .. })
         ));
         assert_eq!(f(facts("gemini", "hi", None, &[])), None);
+        let openai = Facts {
+            provider: "openai",
+            ..facts("gpt-4o", "hi", None, &[])
+        };
+        assert_eq!(f(openai), Some(Fixed::Text("from openai".into())));
         assert_eq!(s.models.len(), 1);
     }
 
@@ -483,6 +522,7 @@ ttft = "fixed:10ms"
             ("[[rule]]\nprompt='('\ntext='a'", "regex"),
             ("[[rule]]\nerror={code=200}", "4xx or 5xx"),
             ("[[rule]]\ntxt='a'", "unknown field"),
+            ("[[rule]]\nprovider='azure'\ntext='a'", "not one of"),
         ] {
             let err = Scenarios::parse(bad).expect_err(bad);
             assert!(err.contains(want), "{bad}: {err}");

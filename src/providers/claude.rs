@@ -1,6 +1,10 @@
-//! Claude on Vertex wire shapes: rawPredict, streamRawPredict (every SSE event with an
-//! `event:` line — the SDK silently skips events without one), `count-tokens:rawPredict`,
-//! tool use (`tools` + `tool_choice`) and JSON output (`output_format`).
+//! The Messages API (Claude): on Vertex (rawPredict, streamRawPredict, with every SSE
+//! event on an `event:` line — the SDK silently skips events without one;
+//! `count-tokens:rawPredict`) and at api.anthropic.com (`/v1/messages`, streaming by
+//! `"stream": true`; `/v1/messages/count_tokens`). Tool use (`tools` + `tool_choice`),
+//! JSON output (`output_format`). On Vertex errors have Google's shape; at
+//! api.anthropic.com, Anthropic's (`{"type":"error","error":{"type":...}}`), where an
+//! unavailable service answers 529 `overloaded_error`.
 
 use bytes::Bytes;
 use http::StatusCode;
@@ -9,14 +13,35 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Ask, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode,
-    tokens,
+    calls_since, tokens,
 };
+use super::{ModelApi, ModelCall, Verb};
 use crate::body::{Body, json_response};
-use crate::route::{ModelCall, Verb};
+use crate::error::google_error;
 use schemagen::Dialect;
 
-/// Claude's Messages API on Vertex.
-pub struct Claude;
+/// The Messages API, where it is served: errors and stream cuts differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claude {
+    /// On Vertex (`publishers/anthropic`): Google-shaped errors.
+    Vertex,
+    /// At api.anthropic.com: Anthropic-shaped errors, an `error` event before a cut.
+    Anthropic,
+}
+
+/// An api.anthropic.com path.
+pub fn parse_anthropic(path: &str) -> Option<ModelCall> {
+    let verb = match path.trim_end_matches('/') {
+        "/v1/messages" => Verb::Messages,
+        "/v1/messages/count_tokens" => Verb::CountMessageTokens,
+        _ => return None,
+    };
+    Some(ModelCall {
+        api: ModelApi::Anthropic,
+        model: String::new(),
+        verb,
+    })
+}
 
 impl Provider for Claude {
     fn generation(
@@ -39,6 +64,7 @@ impl Provider for Claude {
 
     fn render(
         &self,
+        _call: &ModelCall,
         ask: &Ask,
         answer: &Answer,
         delivery: Delivery,
@@ -47,16 +73,66 @@ impl Provider for Claude {
     ) -> Rendered {
         render(ask, answer, delivery, chunk_words, rng)
     }
+
+    fn error(&self, status: StatusCode, message: &str) -> http::Response<Body> {
+        if *self == Claude::Vertex {
+            return google_error(status, message);
+        }
+        let (status, kind) = anthropic_error(status);
+        let mut res = json_response(
+            status,
+            &json!({"type": "error", "error": {"type": kind, "message": message}}),
+        );
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            for (name, value) in [
+                ("anthropic-ratelimit-requests-limit", "1000"),
+                ("anthropic-ratelimit-requests-remaining", "0"),
+                ("anthropic-ratelimit-requests-reset", "1970-01-01T00:00:00Z"),
+            ] {
+                res.headers_mut()
+                    .insert(name, http::HeaderValue::from_static(value));
+            }
+        }
+        res
+    }
+
+    fn cut_frame(&self, _call: &ModelCall) -> Option<Bytes> {
+        (*self == Claude::Anthropic).then(|| {
+            Bytes::from(event(
+                "error",
+                &json!({"type": "error", "error": {"type": "overloaded_error",
+                        "message": "shunt mock: injected fault: stream cut"}}),
+            ))
+        })
+    }
+}
+
+/// Anthropic's status and error type for an HTTP status (503 becomes 529 `overloaded_error`,
+/// as api.anthropic.com answers when it is overloaded).
+fn anthropic_error(status: StatusCode) -> (StatusCode, &'static str) {
+    match status.as_u16() {
+        400 | 413 | 422 => (status, "invalid_request_error"),
+        401 => (status, "authentication_error"),
+        403 => (status, "permission_error"),
+        404 => (status, "not_found_error"),
+        429 => (status, "rate_limit_error"),
+        503 | 529 => (
+            StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "overloaded_error",
+        ),
+        _ => (status, "api_error"),
+    }
 }
 
 /// For message generation, the [`Ask`] and how to deliver it; `None` for other calls.
-fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, String> {
+pub(crate) fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, String> {
     if call.model == "count-tokens" {
         return Ok(None);
     }
+    let streamed = req.get("stream") == Some(&Value::Bool(true));
     let delivery = match call.verb {
-        Verb::RawPredict if req.get("stream") == Some(&Value::Bool(true)) => Delivery::Sse,
-        Verb::RawPredict => Delivery::Whole,
+        Verb::RawPredict | Verb::Messages if streamed => Delivery::Sse,
+        Verb::RawPredict | Verb::Messages => Delivery::Whole,
         Verb::StreamRawPredict => Delivery::Sse,
         _ => return Ok(None),
     };
@@ -76,39 +152,21 @@ fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, 
                 .trim()
                 .is_empty()
     });
-    let since = latest.map_or(0, |i| i + 1);
-    let mut called_this_turn = Vec::new();
-    let mut tool_rounds_this_turn = 0;
-    for m in &messages[since.min(messages.len())..] {
-        let names: Vec<&str> = m
-            .get("content")
+    let (called_this_turn, tool_rounds_this_turn) = calls_since(messages, latest, |m| {
+        m.get("content")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter(|b| b.get("type").and_then(Value::as_str) == Some("tool_use"))
-            .filter_map(|b| b.get("name").and_then(Value::as_str))
-            .collect();
-        if !names.is_empty() {
-            tool_rounds_this_turn += 1;
-            called_this_turn.extend(names.into_iter().map(String::from));
-        }
-    }
+            .filter_map(|b| b.get("name").and_then(Value::as_str).map(String::from))
+            .collect()
+    });
     let tools = req
         .get("tools")
         .and_then(Value::as_array)
         .into_iter()
         .flatten()
-        .filter_map(|t| {
-            Some(ToolDecl {
-                name: t.get("name")?.as_str()?.to_string(),
-                description: t
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string(),
-                schema: t.get("input_schema").map(|s| (s.clone(), Dialect::JsonSchema)),
-            })
-        })
+        .filter_map(|t| ToolDecl::read(t, t.get("input_schema")))
         .collect();
     let choice = req.get("tool_choice");
     let mode = match choice.and_then(|c| c.get("type")).and_then(Value::as_str) {
@@ -131,6 +189,7 @@ fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, 
             enum_text: false,
         });
     let ask = Ask {
+        provider: "",
         model: req
             .get("model")
             .and_then(Value::as_str)
@@ -148,13 +207,18 @@ fn generation(call: &ModelCall, req: &Value) -> Result<Option<(Ask, Delivery)>, 
             .and_then(|c| c.get("disable_parallel_tool_use"))
             .and_then(Value::as_bool)
             != Some(true),
+        stream_usage: false,
     };
     Ok(Some((ask, delivery)))
 }
 
 /// Token counting (the only non-generation Claude call).
 fn utility(call: &ModelCall, req: &Value) -> Result<http::Response<Body>, String> {
-    if call.model == "count-tokens" && call.verb == Verb::RawPredict {
+    let counting = match call.api {
+        ModelApi::Anthropic => call.verb == Verb::CountMessageTokens,
+        _ => call.model == "count-tokens" && call.verb == Verb::RawPredict,
+    };
+    if counting {
         return Ok(json_response(
             StatusCode::OK,
             &json!({"input_tokens": tokens::count_tokens(&prompt_text(req)?)}),
@@ -176,7 +240,7 @@ fn messages(req: &Value) -> Result<&Vec<Value>, String> {
 }
 
 /// All text in `system` and `messages` (string or content-block forms).
-fn prompt_text(req: &Value) -> Result<String, String> {
+pub(crate) fn prompt_text(req: &Value) -> Result<String, String> {
     let mut out = Vec::new();
     if let Some(system) = req.get("system") {
         out.push(blocks_text(system));
@@ -206,7 +270,8 @@ fn event(name: &str, data: &Value) -> String {
 /// Render an answer as a Messages API reply (whole) or event stream: one content block
 /// for text, one `tool_use` block per call (streamed as `input_json_delta` pieces).
 /// Stream frames are built as they are sent.
-fn render(
+/// Shared with Bedrock's Claude bodies.
+pub(crate) fn render(
     ask: &Ask,
     answer: &Answer,
     delivery: Delivery,
@@ -259,7 +324,9 @@ fn render(
         let message = json!({
             "id": id, "type": "message", "role": "assistant", "model": ask.model,
             "content": content, "stop_reason": stop_reason, "stop_sequence": null,
-            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+            "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                      "service_tier": "standard"},
         });
         return Rendered {
             content_type: "application/json",
@@ -267,17 +334,15 @@ fn render(
             chunks,
         };
     }
-    let head = [
-        event(
-            "message_start",
-            &json!({"type": "message_start", "message": {
-                "id": id, "type": "message", "role": "assistant", "model": ask.model, "content": [],
-                "stop_reason": null, "stop_sequence": null,
-                "usage": {"input_tokens": input_tokens, "output_tokens": 1}}}),
-        ),
-        event("ping", &json!({"type": "ping"})),
-    ]
-    .concat();
+    let head = event(
+        "message_start",
+        &json!({"type": "message_start", "message": {
+            "id": id, "type": "message", "role": "assistant", "model": ask.model, "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": input_tokens, "output_tokens": 1,
+                      "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0,
+                      "service_tier": "standard"}}}),
+    );
     let tail = [
         event(
             "message_delta",
@@ -312,6 +377,10 @@ fn render(
                     "content_block_start",
                     &json!({"type": "content_block_start", "index": index, "content_block": block.start}),
                 ));
+                if *index == 0 {
+                    // As the API does: a ping after the first block opens.
+                    frame.push_str(&event("ping", &json!({"type": "ping"})));
+                }
             }
             let delta = if block.delta == "input_json_delta" {
                 json!({"type": block.delta, "partial_json": piece})

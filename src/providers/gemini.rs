@@ -10,12 +10,14 @@ use http::StatusCode;
 use rand::Rng;
 use serde_json::{Value, json};
 
+use super::call::split_model_verb;
+use super::vectors::{check_vectors, embedding};
 use super::{
     Answer, Ask, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode,
-    tokens,
+    calls_since, tokens,
 };
+use super::{ModelApi, ModelCall, Publisher, Verb};
 use crate::body::{Body, json_response};
-use crate::route::{ModelCall, Verb};
 use schemagen::Dialect;
 
 /// `obj[camel]`, else `obj[snake]`.
@@ -54,6 +56,7 @@ impl Provider for Gemini {
 
     fn render(
         &self,
+        _call: &ModelCall,
         ask: &Ask,
         answer: &Answer,
         delivery: Delivery,
@@ -62,6 +65,60 @@ impl Provider for Gemini {
     ) -> Rendered {
         render(ask, answer, delivery, chunk_words, rng)
     }
+}
+
+/// A Vertex model path (either publisher; the Anthropic publisher selects Claude's wire
+/// format, see [`super::for_call`]).
+pub fn parse_vertex(path: &str) -> Option<ModelCall> {
+    let mut segs = path.strip_prefix('/')?.splitn(2, '/');
+    let version = segs.next()?;
+    if version != "v1" && version != "v1beta1" {
+        return None;
+    }
+    let mut rest = segs.next()?;
+    // Optional `projects/P/locations/L/` prefix (absent in express mode).
+    if let Some(after) = rest.strip_prefix("projects/") {
+        let parts: Vec<&str> = after.splitn(4, '/').collect();
+        match parts.as_slice() {
+            [project, "locations", location, tail] if !project.is_empty() && !location.is_empty() => {
+                rest = tail;
+            }
+            _ => return None,
+        }
+    }
+    let rest = rest.strip_prefix("publishers/")?;
+    let (publisher, rest) = rest.split_once('/')?;
+    let publisher = match publisher {
+        "google" => Publisher::Google,
+        "anthropic" => Publisher::Anthropic,
+        _ => return None,
+    };
+    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
+    Some(ModelCall {
+        api: ModelApi::Vertex {
+            version: version.to_string(),
+            publisher,
+        },
+        model,
+        verb,
+    })
+}
+
+/// A Gemini Developer API model path.
+pub fn parse_gemini_api(path: &str) -> Option<ModelCall> {
+    let rest = path.strip_prefix('/')?;
+    let (version, rest) = rest.split_once('/')?;
+    if version != "v1" && version != "v1beta" && version != "v1alpha" {
+        return None;
+    }
+    let (model, verb) = split_model_verb(rest.strip_prefix("models/")?)?;
+    Some(ModelCall {
+        api: ModelApi::GeminiApi {
+            version: version.to_string(),
+        },
+        model,
+        verb,
+    })
 }
 
 fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
@@ -85,27 +142,20 @@ fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
             && !has_part(c, "functionResponse", "function_response")
             && !content_text(c).trim().is_empty()
     });
-    let since = latest.map_or(0, |i| i + 1);
-    let mut called_this_turn = Vec::new();
-    let mut tool_rounds_this_turn = 0;
-    for c in &contents[since.min(contents.len())..] {
-        let calls: Vec<&str> = c
-            .get("parts")
+    let (called_this_turn, tool_rounds_this_turn) = calls_since(&contents, latest, |c| {
+        c.get("parts")
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
             .filter_map(|p| field(p, "functionCall", "function_call"))
-            .filter_map(|f| f.get("name").and_then(Value::as_str))
-            .collect();
-        if !calls.is_empty() {
-            tool_rounds_this_turn += 1;
-            called_this_turn.extend(calls.into_iter().map(String::from));
-        }
-    }
+            .filter_map(|f| f.get("name").and_then(Value::as_str).map(String::from))
+            .collect()
+    });
     let config = field(req, "generationConfig", "generation_config");
     let structured = config.and_then(structured);
     let (tools, mode) = tools(req)?;
     Ok(Ask {
+        provider: "",
         model: call.model.clone(),
         prompt: prompt.join("\n"),
         latest_user: latest.map(|i| content_text(contents[i])),
@@ -117,6 +167,7 @@ fn ask(call: &ModelCall, req: &Value) -> Result<Ask, String> {
         tool_rounds_this_turn,
         // Gemini may return several functionCall parts in one turn.
         parallel: true,
+        stream_usage: false,
     })
 }
 
@@ -282,7 +333,8 @@ fn render(
         .enumerate()
         .map(move |(i, parts)| envelope.frame(parts, i, frames_sent));
     let content_type = match delivery {
-        Delivery::Sse => "text/event-stream",
+        // Gemini is never asked for AWS framing; it would get SSE.
+        Delivery::Sse | Delivery::EventStream => "text/event-stream",
         Delivery::Whole | Delivery::JsonArray => "application/json",
     };
     Rendered {
@@ -325,7 +377,7 @@ impl Envelope {
         out["candidates"] = json!([candidate]);
         match self.delivery {
             Delivery::Whole => Bytes::from(out.to_string()),
-            Delivery::Sse => Bytes::from(format!("data: {out}\r\n\r\n")),
+            Delivery::Sse | Delivery::EventStream => Bytes::from(format!("data: {out}\r\n\r\n")),
             Delivery::JsonArray => {
                 let open = if i == 0 { "[" } else { "" };
                 let close = if last { "]" } else { ",\r\n" };
@@ -470,9 +522,6 @@ fn predict_embeddings(
 const MAX_INSTANCES: usize = 250;
 /// Requests one `:batchEmbedContents` call may carry (the Gemini API's limit).
 const MAX_BATCH: usize = 100;
-/// Bytes a float takes in the reply, about.
-const FLOAT_BYTES: usize = 21;
-
 /// Vector size: `outputDimensionality` if given (at most the model's own size, as the
 /// real API requires), else the model's native size.
 fn output_dims(call: &ModelCall, places: &[Option<&Value>]) -> Result<usize, String> {
@@ -494,31 +543,4 @@ fn output_dims(call: &ModelCall, places: &[Option<&Value>]) -> Result<usize, Str
         Some(n) if n > 0 => Ok(n as usize),
         _ => Ok(native),
     }
-}
-
-/// Refuse a reply of `count` vectors of `dims` floats that would exceed the reply budget.
-fn check_vectors(count: usize, dims: usize, budget: &ReplyBudget) -> Result<(), String> {
-    let size = count.saturating_mul(dims).saturating_mul(FLOAT_BYTES);
-    if size > budget.max_bytes {
-        return Err(format!(
-            "{count} embeddings of {dims} dimensions would take about {size} bytes, over the reply \
-             budget of {} bytes (shunt's --max-reply-bytes)",
-            budget.max_bytes
-        ));
-    }
-    Ok(())
-}
-
-/// A deterministic unit vector for `text`: distinct texts give distinct vectors.
-pub fn embedding(text: &str, dims: usize) -> Vec<f64> {
-    use rand::SeedableRng;
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(tokens::fnv1a(text.as_bytes()));
-    let raw: Vec<f64> = (0..dims).map(|_| rng.gen_range(-1.0..1.0)).collect();
-    let norm = raw
-        .iter()
-        .map(|x| x * x)
-        .sum::<f64>()
-        .sqrt()
-        .max(f64::MIN_POSITIVE);
-    raw.into_iter().map(|x| x / norm).collect()
 }

@@ -1,15 +1,28 @@
-//! Providers: one module per model API wire format. Each reads a request into the mock's
-//! neutral [`Ask`] and renders a neutral [`Answer`] back in its own format, so the mock
-//! answers every API the same way and a new API is one new module plus a line in
-//! [`for_call`].
+//! Providers: one module per model API. Each parses its paths into a [`ModelCall`],
+//! reads a request into the mock's neutral [`Ask`], and renders a neutral [`Answer`] (or
+//! an error) back in its own wire format, so the mock answers every API the same way. A
+//! new API is one new module, a host rule in `policy`, and a line each in
+//! `route::classify` and [`for_call`].
 //!
 //! - [`gemini`]: Gemini on Vertex and the Gemini API (generateContent, streaming as SSE
 //!   or a JSON array, countTokens, computeTokens, embeddings).
-//! - [`claude`]: Claude on Vertex (rawPredict, streamRawPredict, count-tokens).
+//! - [`claude`]: the Messages API, on Vertex (rawPredict, streamRawPredict, count-tokens)
+//!   and at api.anthropic.com (`/v1/messages`, `/v1/messages/count_tokens`).
+//! - [`openai`]: OpenAI and Azure OpenAI (Chat Completions, Responses, embeddings, models).
+//! - [`bedrock`]: Bedrock Runtime (Converse, ConverseStream, InvokeModel and its stream
+//!   for Claude, Titan and Nova bodies), streams in AWS event-stream framing
+//!   ([`eventstream`]).
 
+pub mod bedrock;
+pub mod call;
 pub mod claude;
+pub mod eventstream;
 pub mod gemini;
+pub mod openai;
 pub mod tokens;
+pub mod vectors;
+
+pub use call::{ModelApi, ModelCall, Publisher, Verb};
 
 pub use claude::Claude;
 pub use gemini::Gemini;
@@ -24,7 +37,7 @@ use rand::RngCore;
 use serde_json::Value;
 
 use crate::body::Body;
-use crate::route::{ModelCall, Publisher};
+use crate::error::google_error;
 
 /// What a provider module implements.
 pub trait Provider: Sync {
@@ -48,25 +61,56 @@ pub trait Provider: Sync {
     /// `answer` in the API's wire format, its frames built as they are sent.
     fn render(
         &self,
+        call: &ModelCall,
         ask: &Ask,
         answer: &Answer,
         delivery: Delivery,
         chunk_words: usize,
         rng: &mut dyn RngCore,
     ) -> Rendered;
+
+    /// An error in the API's own shape, for invalid requests, injected faults and
+    /// scenario errors (a 429 also carries the API's rate-limit headers; the mock adds
+    /// `Retry-After`).
+    fn error(&self, status: StatusCode, message: &str) -> http::Response<Body> {
+        google_error(status, message)
+    }
+
+    /// Headers a successful reply carries besides its content type.
+    fn reply_headers(&self, _call: &ModelCall) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+
+    /// What a stream cut by the `--fault-cut` fault sends before it breaks off: the API's
+    /// in-stream error event, if it has one.
+    fn cut_frame(&self, _call: &ModelCall) -> Option<Bytes> {
+        None
+    }
 }
 
 /// The provider module for a model call.
 pub fn for_call(call: &ModelCall) -> &'static dyn Provider {
-    match call.publisher() {
-        Publisher::Google => &gemini::Gemini,
-        Publisher::Anthropic => &claude::Claude,
+    match &call.api {
+        ModelApi::Vertex {
+            publisher: Publisher::Google,
+            ..
+        }
+        | ModelApi::GeminiApi { .. } => &gemini::Gemini,
+        ModelApi::Vertex {
+            publisher: Publisher::Anthropic,
+            ..
+        } => &claude::Claude::Vertex,
+        ModelApi::Anthropic => &claude::Claude::Anthropic,
+        ModelApi::OpenAi | ModelApi::AzureOpenAi => &openai::OpenAi,
+        ModelApi::Bedrock => &bedrock::Bedrock,
     }
 }
 
 /// How the model is asked to answer, whatever the API.
 #[derive(Debug, Clone, Default)]
 pub struct Ask {
+    /// The API the request came in on (`ModelApi::name`), for scenario matching.
+    pub provider: &'static str,
     pub model: String,
     /// All prompt text (system + messages), for scenario regexes and token counts.
     pub prompt: String,
@@ -83,6 +127,8 @@ pub struct Ask {
     pub tool_rounds_this_turn: usize,
     /// The request allows several calls in one turn.
     pub parallel: bool,
+    /// The client asked for usage in the stream (OpenAI `stream_options.include_usage`).
+    pub stream_usage: bool,
 }
 
 /// A response schema.
@@ -100,6 +146,42 @@ pub struct ToolDecl {
     pub name: String,
     pub description: String,
     pub schema: Option<(Value, schemagen::Dialect)>,
+}
+
+impl ToolDecl {
+    /// A declaration from an object with `name` and `description` (OpenAI's `function`,
+    /// Anthropic's tool, Bedrock's `toolSpec`) and its JSON Schema; `None` without a name.
+    pub fn read(decl: &Value, schema: Option<&Value>) -> Option<ToolDecl> {
+        Some(ToolDecl {
+            name: decl.get("name")?.as_str()?.to_string(),
+            description: decl
+                .get("description")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            schema: schema.map(|s| (s.clone(), schemagen::Dialect::JsonSchema)),
+        })
+    }
+}
+
+/// The functions called since the latest user turn (`latest`, an index into `turns`) and
+/// the number of model turns that called them: `names(turn)` lists one turn's calls.
+pub(crate) fn calls_since<T>(
+    turns: &[T],
+    latest: Option<usize>,
+    names: impl Fn(&T) -> Vec<String>,
+) -> (Vec<String>, usize) {
+    let since = latest.map_or(0, |i| i + 1).min(turns.len());
+    let mut called = Vec::new();
+    let mut rounds = 0;
+    for turn in &turns[since..] {
+        let n = names(turn);
+        if !n.is_empty() {
+            rounds += 1;
+            called.extend(n);
+        }
+    }
+    (called, rounds)
 }
 
 /// Function-calling mode.
@@ -164,6 +246,8 @@ pub enum Delivery {
     Whole,
     Sse,
     JsonArray,
+    /// AWS event-stream framing (Bedrock's streaming calls).
+    EventStream,
 }
 
 impl Ask {

@@ -64,7 +64,21 @@ pub fn env_block(s: &EnvSettings) -> String {
          GOOGLE_GENAI_USE_VERTEXAI=true\n\
          # anthropic[vertex] needs its project id before it loads credentials.\n\
          ANTHROPIC_VERTEX_PROJECT_ID={project}\n\
-         CLOUD_ML_REGION={claude}\n",
+         CLOUD_ML_REGION={claude}\n\
+         # Other LLM APIs: fake keys (shunt accepts any). openai and anthropic use httpx\n\
+         # (SSL_CERT_FILE above); botocore (boto3, Bedrock) reads AWS_CA_BUNDLE.\n\
+         OPENAI_API_KEY=sk-shunt-mock\n\
+         AZURE_OPENAI_API_KEY=shunt-mock-azure-key\n\
+         OPENAI_API_VERSION=2024-10-21\n\
+         ANTHROPIC_API_KEY=sk-ant-shunt-mock\n\
+         # google-genai uses this key only without Vertex (GOOGLE_GENAI_USE_VERTEXAI=false).\n\
+         GEMINI_API_KEY=shunt-mock-gemini-key\n\
+         AWS_ACCESS_KEY_ID=AKIASHUNTMOCK0000000\n\
+         AWS_SECRET_ACCESS_KEY=shunt-mock-secret\n\
+         AWS_REGION=us-east-1\n\
+         AWS_DEFAULT_REGION=us-east-1\n\
+         AWS_CA_BUNDLE={certs}/bundle.pem\n\
+         AWS_EC2_METADATA_DISABLED=true\n",
         proxy = s.proxy_url,
         project = s.project,
         location = s.location,
