@@ -109,9 +109,9 @@ impl<'a> Exchange<'a> {
             Err(err) => {
                 let status = err.status().as_u16();
                 tracing::warn!(
-                    conn = self.conn, scheme = self.scheme.as_str(),
-                    host = %self.host, route, method = %self.method, path = %self.path, status,
-                    blame = err.blame().as_str(), error = %err,
+                    conn = self.conn, scheme = %self.scheme.as_str(),
+                    host = %self.host, route = %route, method = %self.method, path = %self.path, status,
+                    blame = %err.blame().as_str(), error = %err,
                     latency_ms = %Millis(elapsed), "exchange failed"
                 );
                 self.app.metrics.observe_request(route, status, elapsed);
@@ -120,8 +120,8 @@ impl<'a> Exchange<'a> {
         };
         let status = res.status().as_u16();
         tracing::info!(
-            conn = self.conn, scheme = self.scheme.as_str(),
-            host = %self.host, route, method = %self.method, path = %self.path, status,
+            conn = self.conn, scheme = %self.scheme.as_str(),
+            host = %self.host, route = %route, method = %self.method, path = %self.path, status,
             latency_ms = %Millis(elapsed), "exchange"
         );
         self.app.metrics.observe_request(route, status, elapsed);
@@ -138,7 +138,7 @@ impl<'a> Exchange<'a> {
 
 /// A policy denial: 403 naming the reason; logged, counted and captured.
 pub fn deny(app: &App, conn: u64, host: &str, port: u16, reason: String) -> http::Response<Body> {
-    tracing::info!(host, port, reason = %reason, status = 403, "denied");
+    tracing::info!(host = %host, port, reason = %reason, status = 403, "denied");
     app.metrics.denied();
     if let Some(capture) = &app.capture {
         capture.denial(conn, host, port, &reason);
@@ -172,7 +172,7 @@ pub fn tunnel_closed(
     bytes: Option<(u64, u64)>,
 ) {
     let (up, down) = bytes.unwrap_or((0, 0));
-    tracing::info!(host, port, bytes_up = up, bytes_down = down, lasted_ms = %Millis(lasted), "tunnel closed");
+    tracing::info!(host = %host, port, bytes_up = up, bytes_down = down, lasted_ms = %Millis(lasted), "tunnel closed");
     if let Some(capture) = &app.capture {
         capture.tunnel(conn, host, port, lasted, up, down);
     }

@@ -114,7 +114,7 @@ fn mock(args: MockArgs) -> CmdResult {
         let listener = bind(args.listen).await?;
         let shutdown = shutdown_signal().map_err(software)?;
         if let Ok(addr) = listener.local_addr() {
-            tracing::info!("mock listening addr={addr}");
+            tracing::info!(%addr, "mock listening");
         }
         shunt::mock::server::run(listener, config, args.grace_period, args.stall_timeout, shutdown).await;
         tracing::info!("shut down");
@@ -129,7 +129,7 @@ fn doctor() -> CmdResult {
     for check in &checks {
         println!("{}", check.render());
     }
-    let failed = checks.iter().filter(|c| !c.ok).count();
+    let failed = checks.iter().filter(|c| c.failed()).count();
     if failed > 0 {
         return Err((1, format!("{failed} check(s) failed")));
     }
@@ -167,11 +167,11 @@ fn env(args: EnvArgs) -> CmdResult {
     print!(
         "{}",
         kit::env_block(&EnvSettings {
-            proxy_url: args.proxy_url,
-            certs_dir: if args.certs_dir.is_absolute() {
-                args.certs_dir
+            proxy_url: args.public_url,
+            certs_dir: if args.public_certs_dir.is_absolute() {
+                args.public_certs_dir
             } else {
-                absolute(&args.certs_dir)
+                absolute(&args.public_certs_dir)
             },
             project: args.project,
             location: "us-central1".into(),

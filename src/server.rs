@@ -130,7 +130,11 @@ impl Server {
     /// Accept until `shutdown`, drain under the grace period, then close the capture.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         let Server { app, listener, grace } = self;
-        tracing::info!(upstream = %describe(&app.backends.model), "listening addr={}", app.listen);
+        tracing::info!(addr = %app.listen, upstream = %describe(&app.backends.model), "listening");
+        tracing::info!(
+            env = %app.certs_dir.join(kit::ENV_FILE).display(),
+            "to divert an app, give it this env (a shell: set -a; . ENV; set +a), then run `shunt doctor` in it"
+        );
         let slots = Arc::new(Semaphore::new(app.limits.max_connections));
         let lifecycle = app.lifecycle.clone();
         let accept_app = app.clone();
@@ -165,8 +169,11 @@ async fn serve_client(
     peer: SocketAddr,
     slot: tokio::sync::OwnedSemaphorePermit,
 ) {
+    // Loopback is always served, so the container's own health check works whatever
+    // `--allow-clients` says.
     let allowed = &app.limits.allow_clients;
-    if !allowed.is_empty() && !allowed.iter().any(|net| net.contains(peer.ip())) {
+    let loopback = peer.ip().is_loopback() || peer.ip().to_canonical().is_loopback();
+    if !allowed.is_empty() && !loopback && !allowed.iter().any(|net| net.contains(peer.ip())) {
         tracing::info!(%peer, "client not in --allow-clients; disconnected");
         return;
     }

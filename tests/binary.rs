@@ -290,3 +290,96 @@ fn bad_files_exit_64_before_anything_is_bound_or_written() {
     }
     drop(held);
 }
+
+/// `shunt env` refuses a proxy URL apps could not use (no scheme, https, a path), naming
+/// the flag; `--proxy-url` still works as an alias of `--public-url`.
+#[test]
+fn env_refuses_unusable_proxy_urls() {
+    for bad in ["shunt:8080", "https://shunt:8080", "http://shunt:8080/proxy"] {
+        let out = shunt_command()
+            .args(["env", "--public-url", bad])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(64), "{bad}: {stderr}");
+        assert!(
+            stderr.contains("--public-url") && stderr.contains("http://HOST:PORT"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{bad}: printed an env block");
+    }
+    let out = shunt_command()
+        .args(["env", "--proxy-url", "http://shunt:8080", "--certs-dir", "/certs"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HTTPS_PROXY=http://shunt:8080\n"));
+}
+
+/// `--allow-clients` naming other networks still lets loopback in: the container's health
+/// check passes.
+#[tokio::test]
+async fn health_passes_with_allow_clients() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = ShuntProcess::serve(dir.path(), &["--allow-clients", "172.16.0.0/12"]);
+    let out = shunt_command()
+        .args(["health", "--listen", &child.addr.to_string()])
+        .output()
+        .expect("health");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    child.signal("TERM");
+    assert_eq!(child.wait(), Some(0));
+}
+
+/// Log lines read well: in text, display values (`upstream=builtin`, no `Some(..)`) and
+/// rounded milliseconds, one line per exchange; in JSON, the listening address and every
+/// exchange detail are fields of their own.
+#[tokio::test]
+async fn log_lines_in_text_and_json() {
+    let metadata = |addr: std::net::SocketAddr| async move {
+        let mut req = request(
+            "GET",
+            "http://metadata.google.internal/computeMetadata/v1/project/project-id",
+            "",
+        );
+        req.headers_mut()
+            .insert("metadata-flavor", "Google".parse().expect("header"));
+        plain(addr, req).await
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut text = ShuntProcess::serve(&dir.path().join("a"), &[]);
+    assert_eq!(metadata(text.addr).await.status, 200);
+    let line = text.wait_for_line("exchange", Duration::from_secs(10));
+    text.signal("TERM");
+    assert_eq!(text.wait(), Some(0));
+    let all = text.log();
+    assert!(
+        line.contains("route=metadata") && line.contains("status=200"),
+        "{line}"
+    );
+    let ms = line
+        .split("latency_ms=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .expect("latency_ms");
+    assert!(
+        ms.len() <= 6 && ms.parse::<f64>().is_ok(),
+        "rounded milliseconds: {line}"
+    );
+    assert!(!all.contains("Some(") && !all.contains("Builtin"), "{all}");
+
+    let mut json = ShuntProcess::serve(&dir.path().join("b"), &["--log-format", "json"]);
+    assert_eq!(metadata(json.addr).await.status, 200);
+    let line = json.wait_for_line("\"exchange\"", Duration::from_secs(10));
+    json.signal("TERM");
+    assert_eq!(json.wait(), Some(0));
+    let exchange: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(exchange["message"], "exchange", "{line}");
+    assert_eq!(exchange["route"], "metadata", "{line}");
+    assert_eq!(exchange["status"], 200, "{line}");
+    assert_eq!(exchange["host"], "metadata.google.internal", "{line}");
+    assert!(
+        exchange["latency_ms"].is_string() || exchange["latency_ms"].is_number(),
+        "{line}"
+    );
+}

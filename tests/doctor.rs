@@ -138,3 +138,46 @@ async fn each_failure_mode_is_named() {
         );
     }
 }
+
+/// A proxy address where something else answers is "not shunt", not "not answering"; the
+/// live checks that need a failed one are listed as skipped (–), with the reason, and do
+/// not count as failures.
+#[tokio::test]
+async fn other_server_and_skipped_checks() {
+    let proxy = Proxy::start().await;
+    let good = kit_env(&proxy);
+
+    let other = FakeUpstream::start(std::sync::Arc::new(|_| {
+        let mut res = http::Response::new(shunt::body::full("not here"));
+        *res.status_mut() = http::StatusCode::NOT_FOUND;
+        res
+    }))
+    .await;
+    let mut env = good.clone();
+    env.insert("HTTPS_PROXY".into(), other.url());
+    env.remove("https_proxy");
+    let (code, out) = doctor(env).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        failed_lines(&out)
+            .iter()
+            .any(|l| l.contains("answers, but it is not shunt") && l.contains("404")),
+        "{out}"
+    );
+    assert!(!out.contains("is not answering"), "{out}");
+
+    let mut env = good.clone();
+    env.remove("SSL_CERT_FILE");
+    let (code, out) = doctor(env).await;
+    assert_eq!(code, 1, "the unset SSL_CERT_FILE fails: {out}");
+    let skipped: Vec<&str> = out.lines().filter(|l| l.starts_with('–')).collect();
+    assert!(
+        skipped
+            .iter()
+            .any(|l| l.contains("token, countTokens")
+                && l.contains("skipped: SSL_CERT_FILE did not pass above")),
+        "{out}"
+    );
+    assert_eq!(failed_lines(&out).len(), 1, "only the cause fails: {out}");
+    assert!(!out.contains("✔ token"), "{out}");
+}

@@ -224,13 +224,19 @@ async fn mock_origin(dir: &std::path::Path) -> (std::net::SocketAddr, String) {
                         let Decision::Intercept(service) = policy.decide(&host) else {
                             panic!("origin asked for {host}");
                         };
-                        let Route::Model(call) = route::classify(service, req.uri().path()) else {
-                            panic!("not a model path: {}", req.uri());
+                        let res = match route::classify(service, req.uri().path()) {
+                            Route::Model(call) => mock
+                                .serve(&call, req.map(shunt::body::boxed))
+                                .await
+                                .expect("mock answers"),
+                            // The real token endpoint hands out a real-looking secret.
+                            Route::Token => shunt::body::json_response(
+                                http::StatusCode::OK,
+                                &serde_json::json!({"access_token": "ya29.origin-s3cret",
+                                                    "expires_in": 3599, "token_type": "Bearer"}),
+                            ),
+                            other => panic!("not a model or token path: {} ({other:?})", req.uri()),
                         };
-                        let res = mock
-                            .serve(&call, req.map(shunt::body::boxed))
-                            .await
-                            .expect("mock answers");
                         Ok::<_, std::convert::Infallible>(res)
                     }
                 });
@@ -241,6 +247,37 @@ async fn mock_origin(dir: &std::path::Path) -> (std::net::SocketAddr, String) {
         }
     });
     (addr, ca.cert_pem().to_string())
+}
+
+/// The stand-in origin with its CA written to a file, and a store path for recordings.
+struct StandIn {
+    addr: std::net::SocketAddr,
+    store: std::path::PathBuf,
+    work: tempfile::TempDir,
+    _origin: tempfile::TempDir,
+}
+
+impl StandIn {
+    async fn start() -> StandIn {
+        let origin = tempfile::tempdir().expect("tempdir");
+        let (addr, origin_ca) = mock_origin(origin.path()).await;
+        let work = tempfile::tempdir().expect("tempdir");
+        std::fs::write(work.path().join("origin-ca.pem"), &origin_ca).expect("write");
+        StandIn {
+            addr,
+            store: work.path().join("store"),
+            work,
+            _origin: origin,
+        }
+    }
+
+    fn ca_file(&self) -> std::path::PathBuf {
+        self.work.path().join("origin-ca.pem")
+    }
+
+    fn store_arg(&self) -> String {
+        self.store.to_str().expect("path").to_string()
+    }
 }
 
 /// One request through `proxy` to `host`: the status and the whole body, bytes as sent.
@@ -255,13 +292,9 @@ async fn raw_call(proxy: &Proxy, host: &str, path: &str, body: &str) -> (u16, By
 /// the replayed bytes equal the recorded ones, and both equal what the client got.
 #[tokio::test]
 async fn record_and_replay_every_provider_stream() {
-    let origin_dir = tempfile::tempdir().expect("tempdir");
-    let (addr, origin_ca) = mock_origin(origin_dir.path()).await;
-    let work = tempfile::tempdir().expect("tempdir");
-    let ca_file = work.path().join("origin-ca.pem");
-    std::fs::write(&ca_file, &origin_ca).expect("write");
-    let store = work.path().join("store");
-    let store_s = store.to_str().expect("path").to_string();
+    let stand_in = StandIn::start().await;
+    let (addr, store) = (stand_in.addr, stand_in.store.clone());
+    let (ca_file, store_s) = (stand_in.ca_file(), stand_in.store_arg());
     let calls: [(&str, &str, &str); 5] = [
         (
             "api.openai.com",
@@ -316,5 +349,66 @@ async fn record_and_replay_every_provider_stream() {
         assert_eq!(status, 200, "{host}{path}");
         assert_eq!(&replayed, recorded, "{host}{path}: replayed bytes equal recorded");
     }
+    replayer.stop().await;
+}
+
+/// Recordings hold no credentials and only their owner can read them: the token form the
+/// app sent and the token the host returned are redacted, files are 0600 in a 0700
+/// directory. Replay answers token calls itself, whatever their body.
+#[tokio::test]
+async fn recordings_are_private_and_hold_no_credentials() {
+    use std::os::unix::fs::PermissionsExt;
+    let stand_in = StandIn::start().await;
+    let (addr, store) = (stand_in.addr, stand_in.store.clone());
+    let (ca_file, store_s) = (stand_in.ca_file(), stand_in.store_arg());
+    let mut recorder = Proxy::start_with(&[
+        "--record",
+        &store_s,
+        "--origin-ca",
+        ca_file.to_str().expect("path"),
+        "--origin-override",
+        &format!("oauth2.googleapis.com={addr}"),
+    ])
+    .await;
+    let form =
+        "grant_type=refresh_token&client_id=app&client_secret=app-s3cret&refresh_token=1%2F%2Fapp-s3cret";
+    let reply = https(&recorder, "oauth2.googleapis.com", "POST", "/token", form).await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.json()["access_token"],
+        "ya29.origin-s3cret",
+        "the app got the real token"
+    );
+    recorder.stop().await;
+
+    let mode = |p: &std::path::Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+    assert_eq!(mode(&store), 0o700, "the store is the owner's alone");
+    let files: Vec<_> = std::fs::read_dir(&store)
+        .expect("store")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(mode(&files[0]), 0o600);
+    let stored = std::fs::read_to_string(&files[0]).expect("read");
+    assert!(!stored.contains("s3cret"), "credentials on disk:\n{stored}");
+    assert!(stored.contains("REDACTED"), "{stored}");
+
+    let mut replayer = Proxy::start_with(&["--replay", &store_s]).await;
+    let reply = https(
+        &replayer,
+        "oauth2.googleapis.com",
+        "POST",
+        "/token",
+        "grant_type=other",
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    assert!(
+        reply.json()["access_token"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("ya29.shunt-mock-token")),
+        "{}",
+        reply.text()
+    );
     replayer.stop().await;
 }

@@ -23,7 +23,10 @@ use tokio::net::TcpStream;
 use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+
 use crate::body::{self, Body, collect_limited};
+use crate::capture::record::{REDACTED, is_secret_header, redact_body};
 use crate::error::Error;
 
 /// One recorded exchange, as stored on disk.
@@ -150,7 +153,13 @@ impl Recorder {
         max_body: usize,
         tasks: TaskTracker,
     ) -> Result<Recorder, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("--record {}: {e}", dir.display()))?;
+        // Recordings hold what the app sent: the directory is the owner's alone.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .and_then(|()| std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)))
+            .map_err(|e| format!("--record {}: {e}", dir.display()))?;
         let mut config = rustls::ClientConfig::builder()
             .with_root_certificates(roots)
             .with_no_client_auth();
@@ -255,12 +264,21 @@ impl Recorder {
             method,
             host: host.to_string(),
             path,
-            request_body: String::from_utf8_lossy(&request_body).into_owned(),
+            // Credentials never reach the disk: token forms and token replies are redacted
+            // (replay answers token calls from shunt itself), and so are secret headers.
+            request_body: redact_body(&String::from_utf8_lossy(&request_body)),
             status: parts.status.as_u16(),
             headers: parts
                 .headers
                 .iter()
-                .map(|(k, v)| (k.to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+                .map(|(k, v)| {
+                    let value = if is_secret_header(k.as_str()) {
+                        REDACTED.to_string()
+                    } else {
+                        String::from_utf8_lossy(v.as_bytes()).into_owned()
+                    };
+                    (k.to_string(), value)
+                })
                 .collect(),
             chunks: Vec::new(),
         };
@@ -290,9 +308,10 @@ impl Recorder {
                     }
                 }
             }
+            redact_reply(&mut recorded.chunks);
             match serde_json::to_vec_pretty(&recorded) {
                 Ok(bytes) => {
-                    if let Err(e) = std::fs::write(&file, bytes) {
+                    if let Err(e) = write_private(&file, &bytes) {
                         tracing::warn!(file = %file.display(), error = %e, "cannot store the recording");
                     }
                 }
@@ -312,6 +331,32 @@ impl Recorder {
         }
         Ok(response)
     }
+}
+
+/// A reply whose text carries token fields (a token endpoint's JSON) is stored redacted,
+/// as one chunk; other replies are left as they were streamed.
+fn redact_reply(chunks: &mut Vec<Chunk>) {
+    if chunks.iter().any(|c| c.encoding.is_some()) {
+        return;
+    }
+    let whole: String = chunks.iter().map(|c| c.data.as_str()).collect();
+    let redacted = redact_body(&whole);
+    if redacted != whole {
+        let at_ms = chunks.last().map_or(0.0, |c| c.at_ms);
+        *chunks = vec![Chunk::new(at_ms, redacted.as_bytes())];
+    }
+}
+
+/// Write `bytes` to a new file only its owner can read (mode 0600).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)
 }
 
 /// Recordings read from a `--replay` directory, by match key.

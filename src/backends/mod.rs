@@ -29,8 +29,9 @@ pub enum ModelSource {
     /// The real Google hosts, each exchange stored (`--record DIR`). Token calls go
     /// there too: the app's own credentials are used.
     Record(cassette::Recorder),
-    /// Stored exchanges (`--replay DIR`), token calls included. A request with no
-    /// recording goes to `fallback` (`--replay-miss upstream`), or fails with 404.
+    /// Stored exchanges (`--replay DIR`). A request with no recording goes to
+    /// `fallback` (`--replay-miss upstream`), or fails with 404. Token calls are answered
+    /// by shunt's own issuer: recordings never hold credentials.
     Replay {
         replayer: cassette::Replayer,
         fallback: Option<Box<ModelSource>>,
@@ -83,6 +84,7 @@ impl Backends {
         Box::pin(async move {
             match (source, route) {
                 (ModelSource::Record(recorder), _) => recorder.forward(host, req).await,
+                (ModelSource::Replay { .. }, Route::Token) => self.token.serve(req).await,
                 (ModelSource::Replay { replayer, fallback }, _) => {
                     let (method, path) = (req.method().to_string(), req.uri().path().to_string());
                     match (replayer.lookup(req).await?, fallback) {

@@ -272,7 +272,7 @@ impl Pending {
 }
 
 fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Vec<Box<dyn Sink>>, secrets: bool, written: Counter) {
-    let report = |sink: &dyn Sink, e: std::io::Error| tracing::warn!(sink = sink.name(), error = %e, "capture write failed");
+    let report = |sink: &dyn Sink, e: std::io::Error| tracing::warn!(sink = %sink.name(), error = %e, "capture write failed");
     // Flushed every interval whatever the traffic: under steady load there is never an
     // idle moment to wait for.
     let mut last_flush = Instant::now();

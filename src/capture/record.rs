@@ -114,11 +114,13 @@ pub struct Record {
 }
 
 impl Record {
-    /// Remove secrets: sensitive headers everywhere, token fields in token bodies.
+    /// Remove secrets: sensitive headers everywhere, token fields in token bodies, an API
+    /// key in the query (`?key=`, the Gemini API's).
     pub fn redact(&mut self) {
         let Kind::Exchange(ex) = &mut self.kind else {
             return;
         };
+        ex.url = redact_query(&ex.url);
         for message in [&mut ex.request, &mut ex.response] {
             for (name, value) in &mut message.headers {
                 if SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s)) {
@@ -132,8 +134,28 @@ impl Record {
     }
 }
 
+/// `key=…` in a URL's query replaced by `key=REDACTED`.
+pub(crate) fn redact_query(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_string();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some(("key", _)) => format!("key={REDACTED}"),
+            _ => pair.to_string(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
+}
+
+/// Whether a header carries a credential (redacted in captures and recordings).
+pub(crate) fn is_secret_header(name: &str) -> bool {
+    SECRET_HEADERS.iter().any(|s| name.eq_ignore_ascii_case(s))
+}
+
 /// Redact secret fields in a JSON or form body; other bodies pass unchanged.
-fn redact_body(text: &str) -> String {
+pub(crate) fn redact_body(text: &str) -> String {
     let trimmed = text.trim_start();
     if trimmed.starts_with('{') {
         if let Ok(mut value) = serde_json::from_str::<serde_json::Value>(text) {
@@ -205,10 +227,13 @@ mod tests {
             host: "h".into(),
             kind: Kind::Exchange(Box::new(Exchange {
                 method: "POST".into(),
-                url: "https://h/".into(),
+                url: "https://h/v1beta/models/m:generateContent?alt=sse&key=AIzas3cret".into(),
                 http_version: "HTTP/1.1".into(),
                 request: Message {
-                    headers: vec![("Authorization".into(), "Bearer ya29.s3cret".into())],
+                    headers: vec![
+                        ("Authorization".into(), "Bearer ya29.s3cret".into()),
+                        ("x-api-key".into(), "sk-ant-s3cret".into()),
+                    ],
                     body: CapturedBody::default(),
                 },
                 status: 200,
@@ -217,7 +242,9 @@ mod tests {
             })),
         };
         record.redact();
-        assert!(!serde_json::to_string(&record).expect("json").contains("s3cret"));
+        let json = serde_json::to_string(&record).expect("json");
+        assert!(!json.contains("s3cret"), "{json}");
+        assert!(json.contains("alt=sse&key=REDACTED"), "{json}");
     }
 
     /// Bodies over the cap say how much was left out; invalid UTF-8 becomes base64.

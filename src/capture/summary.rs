@@ -35,7 +35,10 @@ pub fn summarize(path: &Path) -> Result<String, String> {
     if path.extension().and_then(|e| e.to_str()) == Some("har") {
         let doc: Value =
             serde_json::from_str(&text).map_err(|e| format!("{}: not HAR JSON: {e}", path.display()))?;
-        for e in doc["log"]["entries"].as_array().into_iter().flatten() {
+        let entries = doc["log"]["entries"]
+            .as_array()
+            .ok_or_else(|| format!("{}: not a HAR capture (no log.entries)", path.display()))?;
+        for e in entries {
             let route = e["comment"]
                 .as_str()
                 .and_then(|c| c.strip_prefix("shunt route "))
@@ -44,12 +47,18 @@ pub fn summarize(path: &Path) -> Result<String, String> {
             add(route, status, e["time"].as_f64().unwrap_or(0.0));
         }
     } else {
-        for line in text.lines() {
+        let mut records = 0;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
             // A line cut by a crash mid-write is skipped and counted, not fatal.
             let Ok(r) = serde_json::from_str::<Value>(line) else {
                 skipped += 1;
                 continue;
             };
+            if !matches!(r["type"].as_str(), Some("exchange" | "tunnel" | "denial")) {
+                skipped += 1;
+                continue;
+            }
+            records += 1;
             let route = r["route"].as_str().unwrap_or("unknown");
             let status = match r["type"].as_str() {
                 Some("exchange") => r["status"].as_u64().unwrap_or(0) as u16,
@@ -57,6 +66,12 @@ pub fn summarize(path: &Path) -> Result<String, String> {
                 _ => 200,
             };
             add(route, status, r["duration_ms"].as_f64().unwrap_or(0.0));
+        }
+        if records == 0 && skipped > 0 {
+            return Err(format!(
+                "{}: not a shunt capture ({skipped} line(s), none a capture record)",
+                path.display()
+            ));
         }
     }
     let mut out = String::new();

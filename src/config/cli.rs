@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use super::values::{Cidr, parse_cidr, parse_duration_secs, parse_override, parse_rate, parse_word_range};
+use super::values::{
+    Cidr, parse_cidr, parse_duration_secs, parse_override, parse_proxy_url, parse_rate, parse_word_range,
+};
 use crate::mock::latency::Dist;
 use crate::policy::Other;
 use crate::route::Rewrite;
@@ -133,7 +135,7 @@ pub struct ServeArgs {
     pub project: String,
     /// URL apps use to reach this proxy, written into shunt.env
     /// [default: http://LISTEN-ADDRESS].
-    #[arg(long, env = "SHUNT_PUBLIC_URL")]
+    #[arg(long, env = "SHUNT_PUBLIC_URL", value_parser = parse_proxy_url)]
     pub public_url: Option<String>,
     /// Certs dir as the app container sees it, written into shunt.env
     /// [default: the absolute --certs path].
@@ -214,8 +216,8 @@ pub struct LimitFlags {
     #[arg(long, env = "SHUNT_MAX_HEADER_BYTES", default_value_t = 64 * 1024)]
     pub max_header_bytes: usize,
     /// Only serve clients from these networks (CIDR, repeatable or comma-separated), e.g.
-    /// `--allow-clients 10.0.0.0/8`. Others are disconnected at once. Default: everyone
-    /// who can reach the listener (loopback by default).
+    /// `--allow-clients 10.0.0.0/8`, and loopback (always served, for health checks).
+    /// Others are disconnected at once. Default: everyone who can reach the listener.
     #[arg(long, env = "SHUNT_ALLOW_CLIENTS", value_delimiter = ',', value_parser = parse_cidr)]
     pub allow_clients: Vec<Cidr>,
     /// Seconds a client may leave shunt's writes pending (not reading what it asked for)
@@ -326,7 +328,7 @@ pub struct CaArgs {
     #[arg(long, env = "SHUNT_CERTS", default_value = "./certs")]
     pub certs: PathBuf,
     /// Also write public roots + the CA to this file.
-    #[arg(long)]
+    #[arg(long, env = "SHUNT_BUNDLE")]
     pub bundle: Option<PathBuf>,
 }
 
@@ -344,10 +346,10 @@ pub enum CredsKind {
 #[derive(Debug, Clone, Args)]
 pub struct CredsArgs {
     /// Which credential type to write.
-    #[arg(long, value_enum, default_value = "authorized_user")]
+    #[arg(long, env = "SHUNT_KIND", value_enum, default_value = "authorized_user")]
     pub kind: CredsKind,
     /// File to write (`-` for stdout).
-    #[arg(long, default_value = "-")]
+    #[arg(long, env = "SHUNT_OUT", default_value = "-")]
     pub out: PathBuf,
     /// Project id for service-account credentials.
     #[arg(long, env = "SHUNT_PROJECT", default_value = DEFAULT_PROJECT)]
@@ -356,12 +358,19 @@ pub struct CredsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct EnvArgs {
-    /// URL the app uses to reach shunt (with scheme).
-    #[arg(long, env = "SHUNT_PUBLIC_URL", default_value = "http://127.0.0.1:8080")]
-    pub proxy_url: String,
+    /// URL the app uses to reach shunt: http://HOST:PORT (the scheme is required: aiohttp
+    /// ignores a proxy without one).
+    #[arg(long, env = "SHUNT_PUBLIC_URL", visible_alias = "proxy-url", default_value = "http://127.0.0.1:8080",
+          value_parser = parse_proxy_url)]
+    pub public_url: String,
     /// Certs dir as the app container sees it.
-    #[arg(long, env = "SHUNT_PUBLIC_CERTS_DIR", default_value = "./certs")]
-    pub certs_dir: PathBuf,
+    #[arg(
+        long,
+        env = "SHUNT_PUBLIC_CERTS_DIR",
+        visible_alias = "certs-dir",
+        default_value = "./certs"
+    )]
+    pub public_certs_dir: PathBuf,
     #[arg(long, env = "SHUNT_PROJECT", default_value = DEFAULT_PROJECT)]
     pub project: String,
 }
@@ -371,8 +380,8 @@ pub struct HealthArgs {
     /// Address shunt listens on; an unspecified address (0.0.0.0, ::) is probed on loopback.
     #[arg(long, env = "SHUNT_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Seconds before giving up.
-    #[arg(long, default_value = "3", value_parser = parse_duration_secs)]
+    /// How long to wait for the answer.
+    #[arg(long, env = "SHUNT_TIMEOUT", default_value = "3", value_parser = parse_duration_secs)]
     pub timeout: Duration,
 }
 
@@ -388,6 +397,31 @@ mod tests {
         assert_eq!(cli.serve.listen, "127.0.0.1:8080".parse().expect("addr"));
         assert_eq!(cli.serve.upstream, Upstream::Builtin);
         assert_eq!(cli.serve.certs, PathBuf::from("./certs"));
+    }
+
+    /// Every flag of every command also reads `SHUNT_<FLAG>` (dashes as underscores).
+    #[test]
+    fn every_flag_reads_its_env_var() {
+        use clap::CommandFactory;
+        fn check(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let Some(long) = arg.get_long() else { continue };
+                if matches!(long, "help" | "version") {
+                    continue;
+                }
+                let want = format!("SHUNT_{}", long.to_uppercase().replace('-', "_"));
+                let have = arg.get_env().and_then(|e| e.to_str()).unwrap_or("");
+                if have != want {
+                    missing.push(format!("{path} --{long}: reads {have:?}, expected {want}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                check(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        check(&Cli::command(), "shunt", &mut missing);
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     }
 
     /// Upstream URLs must be http with no path.

@@ -115,14 +115,6 @@ impl Config {
             )
             .into());
         }
-        if let Some(url) = &args.public_url {
-            let ok = url
-                .parse::<http::Uri>()
-                .is_ok_and(|u| u.scheme_str() == Some("http") && u.authority().is_some());
-            if !ok {
-                return Err(format!("--public-url `{url}` must look like http://HOST:PORT").into());
-            }
-        }
         let certs = std::path::absolute(&args.certs).unwrap_or_else(|_| args.certs.clone());
         if certs.exists() && !certs.is_dir() {
             return Err(format!("--certs {}: not a directory", certs.display()).into());
@@ -377,7 +369,6 @@ mod tests {
             (vec!["--capture", "x.txt"], "--capture"),
             (vec!["--max-connections", "0"], "--max-connections"),
             (vec!["--project", ""], "--project"),
-            (vec!["--public-url", "ftp://x"], "--public-url"),
         ] {
             let err = config(&flags).expect_err(flag);
             assert!(err.0.starts_with(flag), "{flags:?}: {err}");

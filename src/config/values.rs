@@ -3,16 +3,9 @@
 
 use std::time::Duration;
 
-/// Seconds, `5` or `5s` (fractions allowed), between 0 and a day.
+/// A duration flag: `30` (seconds), `1.5s`, `500ms`, `2m`; between 0 and a day.
 pub fn parse_duration_secs(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|_| format!("`{s}` is not a number of seconds"))?;
-    if !(0.0..=86_400.0).contains(&secs) {
-        return Err(format!("`{s}` must be between 0 and 86400 seconds"));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::clock::parse_duration(s, crate::clock::BareNumber::Seconds, Duration::from_secs(86_400))
 }
 
 /// An IP network, `ADDR/PREFIX` (a bare address is a /32 or /128).
@@ -63,6 +56,24 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, String> {
     Ok(Cidr { addr, prefix })
 }
 
+/// A proxy URL apps are given: `http://HOST:PORT` (the scheme is required: aiohttp ignores
+/// a proxy without one, and shunt's listener speaks plain HTTP).
+pub fn parse_proxy_url(s: &str) -> Result<String, String> {
+    let ok = s.parse::<http::Uri>().is_ok_and(|u| {
+        u.scheme_str() == Some("http")
+            && u.authority().is_some()
+            && matches!(u.path(), "" | "/")
+            && u.query().is_none()
+    });
+    if ok {
+        Ok(s.trim_end_matches('/').to_string())
+    } else {
+        Err(format!(
+            "`{s}` must look like http://HOST:PORT (with the http:// scheme: aiohttp ignores a proxy without one)"
+        ))
+    }
+}
+
 /// `HOST=ADDR:PORT`: the host lower-cased.
 pub fn parse_override(s: &str) -> Result<(String, String), String> {
     let (host, addr) = s
@@ -104,6 +115,27 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Proxy URLs need the http scheme and nothing after the authority.
+    #[test]
+    fn proxy_urls() {
+        assert_eq!(
+            parse_proxy_url("http://shunt:8080"),
+            Ok("http://shunt:8080".into())
+        );
+        assert_eq!(
+            parse_proxy_url("http://shunt:8080/"),
+            Ok("http://shunt:8080".into())
+        );
+        for bad in [
+            "shunt:8080",
+            "https://shunt:8080",
+            "http://shunt:8080/x",
+            "http://",
+        ] {
+            assert!(parse_proxy_url(bad).is_err(), "{bad}");
+        }
+    }
 
     /// CIDR parsing and matching, IPv4 and IPv6.
     #[test]

@@ -17,14 +17,32 @@ use super::{Check, Env};
 /// How long each network step may take.
 const STEP_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Why the proxy's `/ca.pem` could not be had.
+#[derive(Debug, Clone)]
+pub enum Reach {
+    /// Nothing answers (refused, timed out).
+    Down(String),
+    /// Something answers, but not as shunt does.
+    NotShunt(String),
+}
+
 /// Run the live checks against the proxy at `addr`; `reached` is whether `/ca.pem`
 /// answered (and why not).
-pub async fn run(env: &Env<'_>, addr: &str, reached: Result<(), String>, trusted: &Trusted) -> Vec<Check> {
-    if let Err(e) = reached {
-        return vec![Check::fail(
-            format!("proxy {addr} is not answering: {e}"),
-            "start shunt, or fix the host:port in HTTPS_PROXY",
-        )];
+pub async fn run(env: &Env<'_>, addr: &str, reached: Result<(), Reach>, trusted: &Trusted) -> Vec<Check> {
+    match reached {
+        Ok(()) => {}
+        Err(Reach::Down(e)) => {
+            return vec![Check::fail(
+                format!("proxy {addr} is not answering: {e}"),
+                "start shunt, or fix the host:port in HTTPS_PROXY",
+            )];
+        }
+        Err(Reach::NotShunt(e)) => {
+            return vec![Check::fail(
+                format!("proxy {addr} answers, but it is not shunt: {e}"),
+                "point HTTPS_PROXY at shunt's listener (another proxy or service is on that address)",
+            )];
+        }
     }
     let mut checks = vec![Check::pass(format!("proxy {addr} answers"))];
     let project = env
@@ -39,15 +57,24 @@ pub async fn run(env: &Env<'_>, addr: &str, reached: Result<(), String>, trusted
         l => format!("{l}-aiplatform.googleapis.com"),
     };
     let Some(genai_roots) = trusted.get("SSL_CERT_FILE") else {
+        checks.push(Check::skipped(
+            format!("TLS to {vertex_host}, token, countTokens"),
+            "SSL_CERT_FILE did not pass above",
+        ));
         return checks;
     };
     let tls = tls(addr, &vertex_host, genai_roots).await;
-    let passed = tls.ok;
+    let failed = tls.failed();
     checks.push(tls);
-    if !passed {
+    if failed {
+        checks.push(Check::skipped("token, countTokens", "TLS did not verify above"));
         return checks;
     }
     let Some(auth_roots) = trusted.get("REQUESTS_CA_BUNDLE") else {
+        checks.push(Check::skipped(
+            "token, countTokens",
+            "REQUESTS_CA_BUNDLE did not pass above",
+        ));
         return checks;
     };
     let token = match token(addr, auth_roots).await {
@@ -57,6 +84,7 @@ pub async fn run(env: &Env<'_>, addr: &str, reached: Result<(), String>, trusted
         }
         Err(check) => {
             checks.push(check);
+            checks.push(Check::skipped("countTokens", "no token"));
             return checks;
         }
     };
@@ -133,31 +161,39 @@ async fn count_tokens(
 }
 
 /// The proxy's CA (DER), from `GET /ca.pem`.
-pub async fn fetch_ca(addr: &str) -> Result<Vec<u8>, String> {
+pub async fn fetch_ca(addr: &str) -> Result<Vec<u8>, Reach> {
     let get = async {
-        let mut stream = TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
+        let mut stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| Reach::Down(e.to_string()))?;
         let req = format!("GET /ca.pem HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
         stream
             .write_all(req.as_bytes())
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Reach::Down(e.to_string()))?;
         let mut buf = Vec::new();
-        stream.read_to_end(&mut buf).await.map_err(|e| e.to_string())?;
+        stream
+            .read_to_end(&mut buf)
+            .await
+            .map_err(|e| Reach::Down(e.to_string()))?;
         let text = String::from_utf8_lossy(&buf).into_owned();
+        if !text.starts_with("HTTP/1.") {
+            return Err(Reach::NotShunt("it does not speak HTTP".into()));
+        }
         if !text.starts_with("HTTP/1.1 200") {
-            return Err(format!(
+            return Err(Reach::NotShunt(format!(
                 "GET /ca.pem answered {}",
                 text.lines().next().unwrap_or("")
-            ));
+            )));
         }
         let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
         pem::parse(body)
             .map(|p| p.into_contents())
-            .map_err(|e| format!("/ca.pem is not PEM: {e}"))
+            .map_err(|e| Reach::NotShunt(format!("its /ca.pem is not a PEM certificate: {e}")))
     };
     tokio::time::timeout(STEP_TIMEOUT, get)
         .await
-        .map_err(|_| "timed out".to_string())?
+        .map_err(|_| Reach::Down("timed out".to_string()))?
 }
 
 /// POST (or, with an empty body and path `/`, just handshake) to `host` through the proxy.

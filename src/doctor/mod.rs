@@ -14,31 +14,57 @@ pub mod live;
 
 use std::collections::HashMap;
 
+/// How a check ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Fail,
+    /// Not run, because a check it depends on failed (the line says which).
+    Skipped,
+}
+
 /// One check's outcome.
 #[derive(Debug, Clone)]
 pub struct Check {
-    pub ok: bool,
+    pub outcome: Outcome,
     pub line: String,
 }
 
 impl Check {
     fn pass(line: impl Into<String>) -> Check {
         Check {
-            ok: true,
+            outcome: Outcome::Pass,
             line: line.into(),
         }
     }
 
     fn fail(what: impl Into<String>, fix: impl Into<String>) -> Check {
         Check {
-            ok: false,
+            outcome: Outcome::Fail,
             line: format!("{} — fix: {}", what.into(), fix.into()),
         }
     }
 
-    /// The line as printed (✔ / ✘ prefix).
+    fn skipped(what: impl Into<String>, because: impl Into<String>) -> Check {
+        Check {
+            outcome: Outcome::Skipped,
+            line: format!("{} — skipped: {}", what.into(), because.into()),
+        }
+    }
+
+    /// Whether the check failed (skipped checks do not count: their cause does).
+    pub fn failed(&self) -> bool {
+        self.outcome == Outcome::Fail
+    }
+
+    /// The line as printed (✔ / ✘ / – prefix).
     pub fn render(&self) -> String {
-        format!("{} {}", if self.ok { "✔" } else { "✘" }, self.line)
+        let mark = match self.outcome {
+            Outcome::Pass => "✔",
+            Outcome::Fail => "✘",
+            Outcome::Skipped => "–",
+        };
+        format!("{mark} {}", self.line)
     }
 }
 
@@ -64,7 +90,7 @@ pub async fn run(env: &HashMap<String, String>) -> Vec<Check> {
     checks.push(env::no_proxy(&env));
     let ca = match &proxy {
         Some(addr) => live::fetch_ca(addr).await,
-        None => Err("no proxy to ask".to_string()),
+        None => Err(live::Reach::Down("no proxy to ask".to_string())),
     };
     let mut trusted = bundles::Trusted::default();
     for bundle in &bundles::BUNDLES {
@@ -75,8 +101,12 @@ pub async fn run(env: &HashMap<String, String>) -> Vec<Check> {
         }
     }
     checks.push(env::credentials(&env));
-    if let Some(addr) = proxy {
-        checks.extend(live::run(&env, &addr, ca.map(|_| ()), &trusted).await);
+    match proxy {
+        Some(addr) => checks.extend(live::run(&env, &addr, ca.map(|_| ()), &trusted).await),
+        None => checks.push(Check::skipped(
+            "the live checks (CONNECT, TLS, token, countTokens)",
+            "no usable HTTPS_PROXY",
+        )),
     }
     checks
 }

@@ -6,6 +6,8 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::clock::BareNumber;
+
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
 
@@ -56,27 +58,9 @@ impl Dist {
     }
 }
 
-/// Parse `500ms`, `1.5s`, `2s`, `250us`, or a bare number of milliseconds.
+/// A latency value: `500ms`, `1.5s`, `250us`, or a bare `0` (see [`BareNumber::ZeroOnly`]).
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, scale) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1e-3)
-    } else if let Some(n) = s.strip_suffix("us") {
-        (n, 1e-6)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1.0)
-    } else {
-        (s, 1e-3)
-    };
-    let value: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{s}` is not a duration (e.g. 200ms, 1.5s)"))?;
-    let secs = value * scale;
-    if !(0.0..=MAX_DELAY.as_secs_f64()).contains(&secs) {
-        return Err(format!("`{s}` must be between 0 and {}s", MAX_DELAY.as_secs()));
-    }
-    Ok(Duration::from_secs_f64(secs))
+    crate::clock::parse_duration(s, BareNumber::ZeroOnly, MAX_DELAY)
 }
 
 impl FromStr for Dist {

@@ -86,6 +86,6 @@ async fn handle(req: http::Request<Incoming>, mock: &Mock, metrics: &Metrics) ->
     let status = res.status().as_u16();
     let route = if status == 404 { "not_found" } else { "mock" };
     metrics.observe_request(route, status, started.elapsed());
-    tracing::info!(%method, path, status, latency_ms = %crate::clock::Millis(started.elapsed()), "exchange");
+    tracing::info!(%method, path = %path, status, latency_ms = %crate::clock::Millis(started.elapsed()), "exchange");
     res
 }

@@ -83,7 +83,7 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: ClientCon
     let target = match parse_target(&authority) {
         Ok(t) => t,
         Err(reason) => {
-            tracing::info!(authority, reason, "bad CONNECT");
+            tracing::info!(authority = %authority, reason = %reason, "bad CONNECT");
             return Error::BadRequest(format!("bad CONNECT target {reason}")).into_response();
         }
     };

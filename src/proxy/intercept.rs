@@ -59,7 +59,7 @@ pub async fn serve(
         }
         Err(err) => {
             app.metrics.handshake_failed();
-            tracing::warn!(host, error = %err, "cannot mint a leaf certificate");
+            tracing::warn!(host = %host, error = %err, "cannot mint a leaf certificate");
             return;
         }
     };
@@ -99,7 +99,7 @@ pub async fn serve(
         .max_header_list_size(app.limits.max_header_bytes as u32);
     let served = builder.serve_connection(TokioIo::new(tls), svc);
     if let Err(err) = serve_until_shutdown(served, &app.lifecycle.shutdown).await {
-        tracing::debug!(host, error = %err, "intercepted connection ended with an error");
+        tracing::debug!(host = %host, error = %err, "intercepted connection ended with an error");
     }
     drop(conn);
 }
@@ -129,15 +129,18 @@ fn report_handshake_failure(app: &App, host: &str, err: &std::io::Error) {
     if untrusted {
         if app.first_untrusted_warning(host) {
             let bundle = app.certs_dir.join(crate::tls::kit::BUNDLE_FILE);
+            // The alert's name as rustls spells it (`UnknownCA`), not `Some(UnknownCA)`.
+            let alert = alert.map(|a| format!("{a:?}")).unwrap_or_default();
             tracing::warn!(
-                host,
-                alert = ?alert,
+                host = %host,
+                alert = %alert,
+                bundle = %bundle.display(),
                 "client rejected shunt's certificate: it does not trust this shunt CA \
-                 (missing, or an old one); set SSL_CERT_FILE and REQUESTS_CA_BUNDLE to {}",
-                bundle.display()
+                 (missing, or an old one); point SSL_CERT_FILE, REQUESTS_CA_BUNDLE and \
+                 AWS_CA_BUNDLE at the bundle"
             );
         }
     } else {
-        tracing::debug!(host, error = %err, "TLS handshake failed");
+        tracing::debug!(host = %host, error = %err, "TLS handshake failed");
     }
 }

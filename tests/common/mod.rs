@@ -322,6 +322,8 @@ pub struct ShuntProcess {
     pub addr: SocketAddr,
     /// Its stderr, line by line, as it is written.
     lines: std::sync::mpsc::Receiver<String>,
+    /// Every line received so far.
+    seen: Mutex<Vec<String>>,
 }
 
 impl ShuntProcess {
@@ -349,15 +351,18 @@ impl ShuntProcess {
             child,
             addr: "0.0.0.0:0".parse().expect("placeholder"),
             lines,
+            seen: Mutex::new(Vec::new()),
         };
-        let line = process.wait_for_line("listening addr=", std::time::Duration::from_secs(20));
-        let addr = line.split("listening addr=").nth(1).unwrap_or_default();
-        process.addr = addr
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .parse()
-            .expect("socket address");
+        let line = process.wait_for_line("listening", std::time::Duration::from_secs(20));
+        // Text logs: `listening addr=…`; JSON logs: `"addr":"…"`.
+        let addr = match line.split("addr=").nth(1) {
+            Some(rest) => rest.split_whitespace().next().unwrap_or_default().to_string(),
+            None => serde_json::from_str::<serde_json::Value>(&line)
+                .ok()
+                .and_then(|v| v["addr"].as_str().map(String::from))
+                .unwrap_or_default(),
+        };
+        process.addr = addr.parse().expect("socket address");
         process
     }
 
@@ -372,14 +377,25 @@ impl ShuntProcess {
         ShuntProcess::spawn(args)
     }
 
+    /// Everything shunt logged so far.
+    pub fn log(&self) -> String {
+        let mut seen = self.seen.lock().expect("lock");
+        seen.extend(self.lines.try_iter());
+        seen.join("\n")
+    }
+
     /// Block until shunt logs a line containing `needle`; panics after `within`.
     pub fn wait_for_line(&self, needle: &str, within: std::time::Duration) -> String {
         let deadline = std::time::Instant::now() + within;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(line) if line.contains(needle) => return line,
-                Ok(_) => {}
+                Ok(line) => {
+                    self.seen.lock().expect("lock").push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
                 Err(e) => panic!("shunt logged no line with `{needle}` within {within:?}: {e}"),
             }
         }

@@ -44,6 +44,6 @@ def test_native_scale_run(tmp_path, shunt_bin):
     assert "| GenericObservationalGuidelineMatchesSchema |" in work, work
     # The agent's Vertex calls went through shunt (token + model calls) to the mock.
     shunt_log = (out / "logs/shunt.log").read_text()
-    assert 'route="token"' in shunt_log
+    assert ' route=token ' in shunt_log
     assert ":generateContent" in shunt_log and ":predict" in shunt_log
     print(summary)

@@ -169,7 +169,7 @@ def test_compose_wiring_in_network_namespaces(topology, compose, shunt_bin, tmp_
         assert out["mock_answers"] == 3, out
 
         log = shunt_log.read_text()
-        assert 'route="token"' in log, "google-auth's token refresh did not reach shunt"
+        assert ' route=token ' in log, "google-auth's token refresh did not reach shunt"
         assert "gemini-2.5-flash:generateContent" in log or ":generateContent" in log
     finally:
         for p in procs:
@@ -179,3 +179,49 @@ def test_compose_wiring_in_network_namespaces(topology, compose, shunt_bin, tmp_
                 p.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+PROBE = r'''
+import socket, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+s.sendall(b"GET /healthz HTTP/1.1\r\nHost: shunt\r\nConnection: close\r\n\r\n")
+data = b""
+try:
+    while chunk := s.recv(4096):
+        data += chunk
+except OSError:
+    pass
+print(data.split(b"\r\n", 1)[0].decode() or "<closed without an answer>")
+'''
+
+
+def test_allow_clients_across_namespaces(topology, shunt_bin, tmp_path):
+    """shunt with --allow-clients naming only mock-llm's address: a client from the parlant
+    namespace is disconnected without an answer, one from mock-llm's is served, and
+    `shunt health` inside shunt's own namespace (loopback) passes."""
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
+            "HOME": str(tmp_path)}
+    listen = f"{ADDRESSES['shunt']}:8080"
+    env = {**base, "SHUNT_LISTEN": "0.0.0.0:8080", "SHUNT_CERTS": str(tmp_path / "certs"),
+           "SHUNT_ALLOW_CLIENTS": f"{ADDRESSES['mock-llm']}/32"}
+    log = tmp_path / "shunt.log"
+    proc = start(topology["shunt"], [str(shunt_bin), "serve"], env, log)
+    try:
+        wait_healthy(topology["shunt"], shunt_bin, "127.0.0.1:8080", proc, log)
+        host, port = listen.split(":")
+
+        def probe(ns: str) -> str:
+            res = sh("ip", "netns", "exec", topology[ns], sys.executable, "-c", PROBE, host, port,
+                     env=base, check=False, timeout=30)
+            assert res.returncode == 0, res.stderr
+            return res.stdout.strip()
+
+        assert probe("mock-llm") == "HTTP/1.1 200 OK", log.read_text()
+        assert probe("parlant") == "<closed without an answer>", log.read_text()
+        assert "client not in --allow-clients" in log.read_text()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
