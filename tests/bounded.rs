@@ -151,7 +151,9 @@ async fn heavy_requests_are_refused_quickly() {
                 "items": {"type": "string", "pattern": "^x{2000}[a-c]$"}})),
             "",
         ),
-        ("allOf doubling (n = 24)", generate.into(), structured(doubling(24)), "steps"),
+        // The steps limit ends it (about 1.6 s in a debug build); on a busy machine the
+        // time limit may come first, which is as good.
+        ("allOf doubling (n = 24)", generate.into(), structured(doubling(24)), "steps|time allowed"),
         (
             "predict: 1000 instances of 65536 dimensions",
             "text-embedding-004:predict".into(),
@@ -171,7 +173,7 @@ async fn heavy_requests_are_refused_quickly() {
         let message = reply["error"]["message"].as_str().unwrap_or_default().to_string();
         assert_eq!(status, 400, "{name}: {reply}");
         assert_eq!(reply["error"]["status"], "INVALID_ARGUMENT", "{name}");
-        assert!(message.contains(names), "{name}: {message}");
+        assert!(names.split('|').any(|n| message.contains(n)), "{name}: {message}");
         assert!(took < Duration::from_secs(10), "{name}: took {took:?}");
         shunt.good().await;
         assert!(shunt.health().await < Duration::from_secs(1), "{name}");

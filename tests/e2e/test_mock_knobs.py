@@ -38,13 +38,15 @@ def test_seed_determinism(start_shunt):
 
 
 def test_ttft_and_gap(start_shunt):
-    """--ttft fixed:300ms --gap fixed:100ms: the first streamed chunk takes >= 0.3 s, chunks come >= 0.1 s apart, a unary reply waits >= 0.5 s."""
+    """--ttft fixed:300ms --gap fixed:100ms: chunk i arrives no earlier than 0.3 s + i × 0.1 s
+    after the request (lower bounds only: a busy machine may delay a chunk, never advance
+    one), a unary reply waits >= 0.5 s."""
     s = start_shunt("--ttft", "fixed:300ms", "--gap", "fixed:100ms", "--reply-words", "12",
                     "--chunk-words", "4")
     r = call(s, "genai", "stream")
     times = [c["t"] for c in r["chunks"] if c["text"]]
-    assert len(times) == 3 and times[0] >= 0.3, r
-    assert min(b - a for a, b in zip(times, times[1:])) >= 0.08, r
+    assert len(times) == 3, r
+    assert all(t >= 0.3 + 0.1 * i - 0.005 for i, t in enumerate(times)), r
     assert call(s, "genai", "sync")["elapsed"] >= 0.5
     r = call(s, "claude", "stream")
     assert r["chunks"][0]["t"] >= 0.3, r
