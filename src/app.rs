@@ -44,6 +44,10 @@ pub struct App {
     pub capture: Option<Arc<Capture>>,
     /// The address shunt listens on: tunnels and proxying into it are refused.
     pub listen: SocketAddr,
+    /// Where finished exchanges go: the dashboard and the GenAI metrics.
+    pub observer: Arc<crate::dashboard::Observer>,
+    /// Who may use the dashboard and the admin API.
+    pub access: crate::admin::Access,
     /// Hosts already warned about a client that distrusts the CA.
     pub untrusted: UntrustedHosts,
     /// Numbers client connections for logs and capture records.

@@ -14,7 +14,9 @@ use http::Method;
 use crate::app::App;
 use crate::body::{self, Body};
 use crate::capture::Pending;
+use crate::capture::record::LlmUsage;
 use crate::clock::Millis;
+use crate::dashboard::stats::Done;
 use crate::error::Error;
 use crate::route::Route;
 
@@ -100,12 +102,22 @@ impl<'a> Exchange<'a> {
         exchange.finish(res)
     }
 
-    /// Turn the backend's result into the response: one log line, one metric, the capture.
+    /// Turn the backend's result into the response: one log line, one metric, the
+    /// capture record, and the meter that counts the exchange on the dashboard when its
+    /// body ends.
     pub fn finish(self, res: Result<http::Response<Body>, Error>) -> http::Response<Body> {
         let elapsed = self.started.elapsed();
         let route = self.route.name();
         let res = match res {
-            Ok(res) => res,
+            Ok(res) => {
+                let status = res.status().as_u16();
+                tracing::info!(
+                    conn = self.conn, scheme = %self.scheme.as_str(),
+                    host = %self.host, route = %route, method = %self.method, path = %self.path, status,
+                    latency_ms = %Millis(elapsed), "exchange"
+                );
+                res
+            }
             Err(err) => {
                 let status = err.status().as_u16();
                 tracing::warn!(
@@ -114,24 +126,40 @@ impl<'a> Exchange<'a> {
                     blame = %err.blame().as_str(), error = %err,
                     latency_ms = %Millis(elapsed), "exchange failed"
                 );
-                self.app.metrics.observe_request(route, status, elapsed);
-                return self.end_capture(err.into_response());
+                err.into_response()
             }
         };
         let status = res.status().as_u16();
-        tracing::info!(
-            conn = self.conn, scheme = %self.scheme.as_str(),
-            host = %self.host, route = %route, method = %self.method, path = %self.path, status,
-            latency_ms = %Millis(elapsed), "exchange"
-        );
         self.app.metrics.observe_request(route, status, elapsed);
-        self.end_capture(res)
+        let done = self.done(&res);
+        let llm = (done.tokens_in + done.tokens_out > 0).then(|| LlmUsage {
+            provider: done.provider.clone(),
+            model: done.model.clone(),
+            tokens_in: done.tokens_in,
+            tokens_out: done.tokens_out,
+            cost_usd: done.cost_usd,
+            schema: done.schema.clone(),
+            functions: done.functions.clone(),
+        });
+        let (app, started) = (self.app, self.started);
+        let res = match self.capture {
+            Some(pending) => pending.finish(res, llm),
+            None => res,
+        };
+        app.observer.meter(res, done, started)
     }
 
-    fn end_capture(self, res: http::Response<Body>) -> http::Response<Body> {
-        match self.capture {
-            Some(pending) => pending.finish(res),
-            None => res,
+    /// What the dashboard counts of this exchange (see [`crate::dashboard::done`]).
+    fn done(&self, res: &http::Response<Body>) -> Done {
+        Done {
+            record: self.capture.as_ref().map(Pending::id),
+            ..crate::dashboard::done(
+                &self.route,
+                &self.method,
+                &self.path,
+                res,
+                &self.app.observer.prices,
+            )
         }
     }
 }

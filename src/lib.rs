@@ -21,8 +21,10 @@
 //!   (Gemini, Claude/Anthropic, OpenAI/Azure, Bedrock) behind one trait: its paths, its
 //!   requests, its replies, its errors.
 //! - [`tls`]: the CA, leaf minting and cache, the trust kit; [`doctor`]: `shunt doctor`.
-//! - [`capture`]: JSONL / HAR capture; `admin`: shunt's own pages; [`metrics`],
-//!   [`telemetry`], `clock`, `error`, [`body`]: the shared ground floor.
+//! - [`capture`]: JSONL / HAR capture; `admin`: shunt's own pages (health, CA, metrics,
+//!   the dashboard, the knob API) and who may see them; `dashboard`: live statistics
+//!   behind `/ui` and the GenAI metrics; [`cost`]: the price table.
+//! - [`metrics`], [`telemetry`], `clock`, `error`, [`body`]: the shared ground floor.
 #![forbid(unsafe_code)]
 
 pub(crate) mod admin;
@@ -33,6 +35,8 @@ pub mod capture;
 pub(crate) mod clock;
 pub mod config;
 pub(crate) mod conn;
+pub mod cost;
+pub(crate) mod dashboard;
 pub mod doctor;
 pub(crate) mod error;
 pub(crate) mod exchange;

@@ -31,8 +31,12 @@ fn main() -> ExitCode {
         Some(Command::Env(args)) => env(args),
         Some(Command::Health(args)) => health(args),
         Some(Command::Doctor) => doctor(),
-        Some(Command::Capture(CaptureCommand::Summary { file })) => {
-            match shunt::capture::summary::summarize(&file) {
+        Some(Command::Capture(CaptureCommand::Summary { file, format, prices })) => {
+            let prices = match &prices {
+                Some(path) => shunt::cost::Prices::load(path),
+                None => Ok(shunt::cost::Prices::embedded()),
+            };
+            match prices.and_then(|prices| shunt::capture::summary::summarize(&file, &prices, format)) {
                 Ok(table) => {
                     print!("{table}");
                     Ok(())
@@ -108,6 +112,7 @@ fn serve(mut args: ServeArgs) -> CmdResult {
 
 fn mock(args: MockArgs) -> CmdResult {
     let config = shunt::config::mock_config(&args.mock).map_err(usage)?;
+    let dashboard = shunt::config::Dashboard::from_flags(&args.dashboard).map_err(usage)?;
     let _log_guard = shunt::telemetry::init(args.log.log_format, &args.log.log).map_err(usage)?;
     let rt = runtime()?;
     rt.block_on(async move {
@@ -116,7 +121,13 @@ fn mock(args: MockArgs) -> CmdResult {
         if let Ok(addr) = listener.local_addr() {
             tracing::info!(%addr, "mock listening");
         }
-        shunt::mock::server::run(listener, config, args.grace_period, args.stall_timeout, shutdown).await;
+        let settings = shunt::mock::server::Settings {
+            grace: args.grace_period,
+            stall_timeout: args.stall_timeout,
+            prices: dashboard.prices,
+            admin_token: dashboard.admin_token,
+        };
+        shunt::mock::server::run(listener, config, settings, shutdown).await;
         tracing::info!("shut down");
         Ok(())
     })

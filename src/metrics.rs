@@ -39,6 +39,8 @@ struct ResultLabel {
 /// All of shunt's metrics; cheap to update from any task (atomics behind `Family` maps).
 pub struct Metrics {
     registry: Registry,
+    genai: GenAi,
+    cost: Family<CostLabels, Counter<f64, std::sync::atomic::AtomicU64>>,
     requests: Family<RequestLabels, Counter>,
     latency: Family<RouteLabel, Histogram, fn() -> Histogram>,
     tunnels: Family<StatusLabel, Counter>,
@@ -92,7 +94,17 @@ impl Default for Metrics {
 
 impl Metrics {
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("shunt");
+        // shunt's own metrics under `shunt_`; the OpenTelemetry GenAI ones (below) keep
+        // their semantic-convention names.
+        let mut root = Registry::default();
+        let genai = GenAi::register(&mut root);
+        let registry = root.sub_registry_with_prefix("shunt");
+        let cost = Family::<CostLabels, Counter<f64, std::sync::atomic::AtomicU64>>::default();
+        registry.register(
+            "genai_cost_usd",
+            "Estimated cost of the model calls on the real provider, in US dollars (the --prices table)",
+            cost.clone(),
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<RouteLabel, Histogram, fn() -> Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
@@ -168,7 +180,9 @@ impl Metrics {
         );
         Metrics {
             capture,
-            registry,
+            registry: root,
+            genai,
+            cost,
             requests,
             latency,
             tunnels,
@@ -270,12 +284,167 @@ impl Metrics {
         self.leaf_cache.get_or_create(&ResultLabel { result }).inc();
     }
 
+    /// Count a finished model call in the GenAI metrics and the cost counter (other
+    /// exchanges are not model calls and are skipped).
+    pub fn genai(&self, done: &crate::dashboard::stats::Done) {
+        if done.operation.is_empty() || done.status >= 400 {
+            return;
+        }
+        let system = genai_provider(&done.provider);
+        let model = self.bounded(Some(&done.model));
+        let op = GenAiLabels {
+            gen_ai_operation_name: done.operation,
+            gen_ai_provider_name: system,
+            gen_ai_request_model: model.clone(),
+        };
+        self.genai
+            .duration
+            .get_or_create(&op)
+            .observe(done.total.as_secs_f64());
+        self.genai
+            .ttft
+            .get_or_create(&op)
+            .observe(done.ttfb.as_secs_f64());
+        if done.tokens_out > 0 {
+            let per_token = done.total.saturating_sub(done.ttfb).as_secs_f64() / done.tokens_out as f64;
+            self.genai.per_output_token.get_or_create(&op).observe(per_token);
+        }
+        for (kind, n) in [("input", done.tokens_in), ("output", done.tokens_out)] {
+            if n > 0 {
+                self.genai
+                    .tokens
+                    .get_or_create(&TokenLabels {
+                        gen_ai_operation_name: done.operation,
+                        gen_ai_provider_name: system,
+                        gen_ai_request_model: model.clone(),
+                        gen_ai_token_type: kind,
+                    })
+                    .observe(n as f64);
+            }
+        }
+        if let Some(c) = done.cost_usd {
+            self.cost
+                .get_or_create(&CostLabels {
+                    provider: done.provider.clone(),
+                    model,
+                })
+                .inc_by(c);
+        }
+    }
+
+    /// Client connections open now.
+    pub fn open_connections(&self) -> i64 {
+        self.open_connections.get()
+    }
+
     /// Prometheus text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
         // Writing into a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct GenAiLabels {
+    gen_ai_operation_name: &'static str,
+    gen_ai_provider_name: &'static str,
+    gen_ai_request_model: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokenLabels {
+    gen_ai_operation_name: &'static str,
+    gen_ai_provider_name: &'static str,
+    gen_ai_request_model: String,
+    gen_ai_token_type: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CostLabels {
+    provider: String,
+    model: String,
+}
+
+type HistogramFamily<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// The OpenTelemetry GenAI client metrics, with the semantic conventions' names, units and
+/// bucket boundaries, in Prometheus form.
+#[derive(Debug)]
+struct GenAi {
+    tokens: HistogramFamily<TokenLabels>,
+    duration: HistogramFamily<GenAiLabels>,
+    ttft: HistogramFamily<GenAiLabels>,
+    per_output_token: HistogramFamily<GenAiLabels>,
+}
+
+fn token_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(1.0, 4.0, 14))
+}
+
+fn duration_buckets() -> Histogram {
+    Histogram::new(exponential_buckets(0.01, 2.0, 14))
+}
+
+fn ttft_buckets() -> Histogram {
+    Histogram::new([
+        0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+    ])
+}
+
+fn per_token_buckets() -> Histogram {
+    Histogram::new([
+        0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0, 2.5,
+    ])
+}
+
+impl GenAi {
+    fn register(root: &mut Registry) -> GenAi {
+        use prometheus_client::registry::Unit;
+        let g = GenAi {
+            tokens: Family::new_with_constructor(token_buckets as fn() -> Histogram),
+            duration: Family::new_with_constructor(duration_buckets as fn() -> Histogram),
+            ttft: Family::new_with_constructor(ttft_buckets as fn() -> Histogram),
+            per_output_token: Family::new_with_constructor(per_token_buckets as fn() -> Histogram),
+        };
+        root.register(
+            "gen_ai_client_token_usage",
+            "Number of input and output tokens used (OpenTelemetry GenAI semantic conventions)",
+            g.tokens.clone(),
+        );
+        root.register_with_unit(
+            "gen_ai_client_operation_duration",
+            "GenAI operation duration (OpenTelemetry GenAI semantic conventions)",
+            Unit::Seconds,
+            g.duration.clone(),
+        );
+        root.register_with_unit(
+            "gen_ai_server_time_to_first_token",
+            "Time to generate the first token (OpenTelemetry GenAI semantic conventions)",
+            Unit::Seconds,
+            g.ttft.clone(),
+        );
+        root.register_with_unit(
+            "gen_ai_server_time_per_output_token",
+            "Time per output token after the first (OpenTelemetry GenAI semantic conventions)",
+            Unit::Seconds,
+            g.per_output_token.clone(),
+        );
+        g
+    }
+}
+
+/// The semantic conventions' `gen_ai.provider.name` for shunt's provider names.
+fn genai_provider(provider: &str) -> &'static str {
+    match provider {
+        "vertex" | "vertex_anthropic" => "gcp.vertex_ai",
+        "gemini_api" => "gcp.gemini",
+        "openai" => "openai",
+        "azure_openai" => "azure.ai.openai",
+        "anthropic" => "anthropic",
+        "bedrock" => "aws.bedrock",
+        _ => "unknown",
     }
 }
 

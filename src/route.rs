@@ -25,7 +25,8 @@ pub enum Route {
     NotFound,
 }
 
-/// shunt's own endpoints: `/healthz` (also `/health`), `/ca.pem`, `/metrics`, and `/`.
+/// shunt's own endpoints: `/healthz` (also `/health`), `/ca.pem`, `/metrics`, `/`, the
+/// dashboard (`/ui`, `/ui/stream`, `/ui/records/ID`) and the admin API (`/admin/mock`).
 /// `ca-key.pem` is never served.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AdminPage {
@@ -33,6 +34,27 @@ pub enum AdminPage {
     CaPem,
     Metrics,
     Index,
+    /// The dashboard page.
+    Ui,
+    /// Its server-sent snapshots.
+    UiStream,
+    /// A captured record, by id.
+    UiRecord(u64),
+    /// The mock's knobs: `GET` reads, `PUT` changes.
+    AdminMock,
+}
+
+/// The dashboard and admin paths, shared by shunt's listener and `shunt mock`.
+fn dashboard_page(path: &str) -> Option<AdminPage> {
+    match path {
+        "/ui" | "/ui/" => Some(AdminPage::Ui),
+        "/ui/stream" => Some(AdminPage::UiStream),
+        "/admin/mock" => Some(AdminPage::AdminMock),
+        p => p
+            .strip_prefix("/ui/records/")
+            .and_then(|id| id.parse().ok())
+            .map(AdminPage::UiRecord),
+    }
 }
 
 impl Route {
@@ -79,9 +101,16 @@ fn model(call: Option<ModelCall>) -> Route {
     call.map_or(Route::NotFound, Route::Model)
 }
 
-/// Classify a path for the standalone mock server, which answers both path families.
+/// Classify a path for the standalone mock server (`shunt mock`, the mock-llm a shunt
+/// forwards to), which answers every API's paths: they do not overlap (a Gemini API model
+/// path has a `:verb`, an OpenAI model path has none).
 pub fn classify_model_path(path: &str) -> Option<ModelCall> {
-    gemini::parse_vertex(path).or_else(|| gemini::parse_gemini_api(path))
+    gemini::parse_vertex(path)
+        .or_else(|| gemini::parse_gemini_api(path))
+        .or_else(|| claude::parse_anthropic(path))
+        .or_else(|| openai::parse(path, ModelApi::OpenAi))
+        .or_else(|| openai::parse(path, ModelApi::AzureOpenAi))
+        .or_else(|| bedrock::parse(path))
 }
 
 /// Classify an origin-form request to shunt's own listener: its pages, the GCE metadata
@@ -96,7 +125,7 @@ pub fn classify_origin(path: &str, metadata_flavor: bool) -> Route {
         "/" if metadata_flavor => Route::Metadata,
         "/" => Route::Admin(AdminPage::Index),
         p if p.starts_with("/computeMetadata/") => Route::Metadata,
-        _ => Route::NotFound,
+        p => dashboard_page(p).map_or(Route::NotFound, Route::Admin),
     }
 }
 
@@ -106,7 +135,10 @@ pub fn classify_mock(path: &str) -> Route {
     match path {
         "/healthz" | "/health" => Route::Admin(AdminPage::Health),
         "/metrics" => Route::Admin(AdminPage::Metrics),
-        _ => classify_model_path(path).map_or(Route::NotFound, Route::Model),
+        p => match dashboard_page(p) {
+            Some(page) => Route::Admin(page),
+            None => classify_model_path(p).map_or(Route::NotFound, Route::Model),
+        },
     }
 }
 
@@ -258,6 +290,37 @@ mod tests {
         assert_eq!(classify_mock("/health"), Route::Admin(AdminPage::Health));
         assert!(matches!(classify_mock("/v1beta/models/m:x"), Route::Model(_)));
         assert_eq!(classify_mock("/ca.pem"), Route::NotFound);
+    }
+
+    /// `shunt mock` answers every API's model paths, each as its own API.
+    #[test]
+    fn mock_paths_of_every_api() {
+        for (path, api) in [
+            ("/v1beta/models/gemini-2.5-flash:generateContent", "gemini_api"),
+            (
+                "/v1/projects/p/locations/l/publishers/google/models/m:predict",
+                "vertex",
+            ),
+            (
+                "/v1/projects/p/locations/l/publishers/anthropic/models/c:rawPredict",
+                "vertex_anthropic",
+            ),
+            ("/v1/messages", "anthropic"),
+            ("/v1/messages/count_tokens", "anthropic"),
+            ("/v1/chat/completions", "openai"),
+            ("/v1/responses", "openai"),
+            ("/v1/models", "openai"),
+            ("/v1/models/gpt-4o", "openai"),
+            ("/openai/deployments/d/chat/completions", "azure_openai"),
+            ("/openai/v1/chat/completions", "azure_openai"),
+            ("/model/anthropic.claude-3-haiku/converse", "bedrock"),
+        ] {
+            match classify_mock(path) {
+                Route::Model(call) => assert_eq!(call.api.name(), api, "{path}"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        assert_eq!(classify_mock("/v2/chat"), Route::NotFound);
     }
 
     /// gemini-api rewrite maps Google publisher paths to the Gemini API shape; keep does not.

@@ -101,6 +101,14 @@ impl Server {
             token: tokens,
             origin: upstream::OriginClient::new(config.connect_timeout, config.upstream_timeout),
         };
+        let observer = Arc::new(crate::dashboard::Observer::new(
+            metrics.clone(),
+            config.dashboard.prices.clone(),
+        ));
+        let access = crate::admin::Access {
+            loopback: addr.ip().is_loopback(),
+            token: config.dashboard.admin_token.clone(),
+        };
         let app = App {
             policy: Policy::with_defaults(config.other),
             ca,
@@ -112,6 +120,8 @@ impl Server {
             connect_timeout: config.connect_timeout,
             capture,
             listen: addr,
+            observer,
+            access,
             untrusted: Default::default(),
             conn_ids: Default::default(),
         };

@@ -1,8 +1,10 @@
 """What the agent did in a scale-test run, per conversation: turns answered, LLM calls by
 response schema (mock-llm's /metrics after the load minus before it, so the agent's
 start-up calls are not counted), tool calls by tool (from the conversations' tool
-events) and failures by cause. Reads DIR/conversations.jsonl and
-DIR/mock-metrics{-start,}.txt, writes DIR/work.md and prints it.
+events), failures by cause, and tokens and the estimated cost on the real provider by
+model (mock-llm's gen_ai_client_token_usage and shunt_genai_cost_usd_total). Reads
+DIR/conversations.jsonl and DIR/mock-metrics{-start,}.txt, writes DIR/work.md and prints
+it.
 
 Usage: python3 scripts/lib/work_report.py DIR
 """
@@ -33,6 +35,27 @@ def mock_replies(path: str) -> tuple[Counter, Counter]:
         if labels.get("function"):
             by_function[labels["function"]] += n
     return by_schema, by_function
+
+
+TOKENS = re.compile(r"gen_ai_client_token_usage_sum\{(.*)\} ([0-9.e+-]+)")
+COST = re.compile(r"shunt_genai_cost_usd_total\{(.*)\} ([0-9.e+-]+)")
+
+
+def usage(path: str) -> dict[str, dict[str, float]]:
+    """Per model: input and output tokens, estimated cost (US dollars)."""
+    models: dict[str, dict[str, float]] = {}
+    if not os.path.exists(path):
+        return models
+    for line in open(path):
+        for regex, key in ((TOKENS, None), (COST, "cost")):
+            m = regex.match(line)
+            if not m:
+                continue
+            labels = dict(LABEL.findall(m.group(1)))
+            model = labels.get("gen_ai_request_model") or labels.get("model") or "?"
+            row = models.setdefault(model, {"input": 0.0, "output": 0.0, "cost": 0.0})
+            row[key or labels.get("gen_ai_token_type", "input")] += float(m.group(2))
+    return models
 
 
 def per(value: int, count: int) -> str:
@@ -74,6 +97,21 @@ def main(out: str) -> None:
     if by_function:
         lines += ["", "Function calls the mock returned: "
                   + ", ".join(f"{k} {v}" for k, v in sorted(by_function.items()))]
+    end, start = usage(os.path.join(out, "mock-metrics.txt")), usage(os.path.join(out, "mock-metrics-start.txt"))
+    lines += ["", "## Tokens and estimated cost on the real provider (mock-llm, --prices table)", "",
+              "| model | tokens in | tokens out | estimated cost (USD) | per answered turn |",
+              "| --- | ---: | ---: | ---: | ---: |"]
+    total_cost = 0.0
+    for model, row in sorted(end.items()):
+        before = start.get(model, {})
+        tin, tout = (row[k] - before.get(k, 0.0) for k in ("input", "output"))
+        cost = row["cost"] - before.get("cost", 0.0)
+        total_cost += cost
+        priced = cost > 0 or (tin + tout) == 0
+        shown = f"{cost:.4f}" if priced else "unpriced"
+        lines.append(f"| {model} | {tin:.0f} | {tout:.0f} | {shown} | "
+                     f"{(f'{cost / answered:.5f}' if answered and priced else 'n/a')} |")
+    lines.append(f"| all | | | {total_cost:.4f} | {(f'{total_cost / answered:.5f}' if answered else 'n/a')} |")
     text = "\n".join(lines) + "\n"
     with open(os.path.join(out, "work.md"), "w") as f:
         f.write(text)

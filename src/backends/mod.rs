@@ -50,6 +50,20 @@ pub struct Backends {
 type Answer<'a> = Pin<Box<dyn Future<Output = Result<http::Response<Body>, Error>> + Send + 'a>>;
 
 impl Backends {
+    /// The built-in mock, when it answers model calls (directly or on replay misses).
+    pub fn builtin_mock(&self) -> Option<&Mock> {
+        match &self.model {
+            ModelSource::Builtin(mock) => Some(mock),
+            ModelSource::Replay {
+                fallback: Some(f), ..
+            } => match f.as_ref() {
+                ModelSource::Builtin(mock) => Some(mock),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Answer a routed request. `host` is the host the client named (for record mode and
     /// error messages).
     pub async fn serve(

@@ -14,6 +14,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::body::{self, Body};
 use crate::error::Error;
+use crate::providers::{REPLY_HEADER, Reply};
 use crate::route::{ModelCall, Rewrite, upstream_path};
 
 /// Hop-by-hop headers (RFC 9110 §7.6.1) plus proxy credentials: never forwarded.
@@ -81,7 +82,14 @@ impl Forwarder {
         );
         let uri = Uri::from_parts(parts).map_err(|e| Error::Internal(format!("upstream URI: {e}")))?;
         let upstream = self.base.to_string().trim_end_matches('/').to_string();
-        send(&self.client, uri, req, &upstream, self.response_timeout).await
+        let mut res = send(&self.client, uri, req, &upstream, self.response_timeout).await?;
+        // A `shunt mock` upstream says what its reply was: count it here too.
+        if let Some(value) = res.headers_mut().remove(REPLY_HEADER)
+            && let Some(reply) = Reply::from_header(call.api.name(), &value)
+        {
+            res.extensions_mut().insert(reply);
+        }
+        Ok(res)
     }
 }
 

@@ -27,6 +27,8 @@ use tee::{BodyBuf, TeeBody};
 
 /// Records waiting for the writer; beyond this they are dropped (and counted).
 const QUEUE: usize = 8192;
+/// Records the dashboard can show (`/ui/records/ID`), newest kept.
+const RECENT_RECORDS: usize = 200;
 /// How often the HAR file is rewritten while shunt runs.
 const HAR_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -65,6 +67,8 @@ pub struct Capture {
     counters: CaptureCounters,
     /// The writer thread, joined at shutdown.
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The latest records as written (redacted), by id, for the dashboard.
+    recent: Arc<Mutex<std::collections::VecDeque<(u64, String)>>>,
 }
 
 /// A sink a record is written to.
@@ -99,9 +103,11 @@ impl Capture {
         let (tx, rx) = mpsc::sync_channel::<Msg>(QUEUE);
         let secrets = config.secrets;
         let written = counters.written.clone();
+        let recent = Arc::new(Mutex::new(std::collections::VecDeque::new()));
+        let kept = recent.clone();
         let writer = std::thread::Builder::new()
             .name("shunt-capture".into())
-            .spawn(move || writer_loop(rx, sinks, secrets, written))
+            .spawn(move || writer_loop(rx, sinks, secrets, written, kept))
             .map_err(|e| format!("cannot start the capture writer: {e}"))?;
         Ok(Arc::new(Capture {
             tx,
@@ -109,6 +115,7 @@ impl Capture {
             next_id: AtomicU64::new(1),
             counters,
             writer: Mutex::new(Some(writer)),
+            recent,
         }))
     }
 
@@ -123,6 +130,15 @@ impl Capture {
 
     fn id(&self) -> u64 {
         self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// A recent record as written (JSON), if still kept.
+    pub fn recent(&self, id: u64) -> Option<String> {
+        let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
+        recent
+            .iter()
+            .find(|(i, _)| *i == id)
+            .map(|(_, json)| json.clone())
     }
 
     /// Records dropped because the queue was full.
@@ -229,8 +245,14 @@ pub struct Pending {
 }
 
 impl Pending {
-    /// Tee the response body; the record is submitted when that body ends.
-    pub fn finish(self, res: http::Response<Body>) -> http::Response<Body> {
+    /// The record's id (the dashboard links to it).
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Tee the response body; the record is submitted when that body ends. `llm` is
+    /// what a mocked model call used, when it was one.
+    pub fn finish(self, res: http::Response<Body>, llm: Option<record::LlmUsage>) -> http::Response<Body> {
         let (parts, body) = res.into_parts();
         let status = parts.status.as_u16();
         let response_headers = headers(&parts.headers);
@@ -262,6 +284,7 @@ impl Pending {
                         body: lock(&buf),
                     },
                     error,
+                    llm,
                 })),
             };
             self.capture.submit(record);
@@ -271,7 +294,13 @@ impl Pending {
     }
 }
 
-fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Vec<Box<dyn Sink>>, secrets: bool, written: Counter) {
+fn writer_loop(
+    rx: mpsc::Receiver<Msg>,
+    mut sinks: Vec<Box<dyn Sink>>,
+    secrets: bool,
+    written: Counter,
+    recent: Arc<Mutex<std::collections::VecDeque<(u64, String)>>>,
+) {
     let report = |sink: &dyn Sink, e: std::io::Error| tracing::warn!(sink = %sink.name(), error = %e, "capture write failed");
     // Flushed every interval whatever the traffic: under steady load there is never an
     // idle moment to wait for.
@@ -297,6 +326,15 @@ fn writer_loop(rx: mpsc::Receiver<Msg>, mut sinks: Vec<Box<dyn Sink>>, secrets: 
                     }
                 }
                 written.inc();
+                if matches!(record.kind, record::Kind::Exchange(_))
+                    && let Ok(json) = serde_json::to_string(&record)
+                {
+                    let mut recent = recent.lock().unwrap_or_else(|p| p.into_inner());
+                    recent.push_back((record.id, json));
+                    while recent.len() > RECENT_RECORDS {
+                        recent.pop_front();
+                    }
+                }
             }
             Ok(Msg::Shutdown) | Err(RecvTimeoutError::Disconnected) => break,
             Err(RecvTimeoutError::Timeout) => {}

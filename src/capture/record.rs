@@ -80,6 +80,24 @@ pub struct Exchange {
     pub response: Message,
     /// Why the response body ended early, if it did (client gone, upstream cut).
     pub error: Option<String>,
+    /// For a model call the built-in mock answered: model, tokens and estimated cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub llm: Option<LlmUsage>,
+}
+
+/// What a model call used, and what it would have cost on the real provider.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct LlmUsage {
+    pub provider: String,
+    pub model: String,
+    pub tokens_in: u64,
+    pub tokens_out: u64,
+    /// `None`: the price table has no rule for this model.
+    pub cost_usd: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub functions: Vec<String>,
 }
 
 /// What a record describes.
@@ -239,6 +257,7 @@ mod tests {
                 status: 200,
                 response: Message::default(),
                 error: None,
+                llm: None,
             })),
         };
         record.redact();

@@ -53,10 +53,17 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum CaptureCommand {
-    /// Per-route counts, status mix and latency percentiles of a .jsonl or .har capture.
+    /// Per-route counts, status mix and latency percentiles of a .jsonl or .har capture,
+    /// and calls, tokens and estimated cost per model, schema and function (JSONL).
     Summary {
         /// The capture file.
         file: PathBuf,
+        /// Output format.
+        #[arg(long, env = "SHUNT_FORMAT", value_enum, default_value = "text")]
+        format: crate::capture::summary::Format,
+        /// Price table (TOML, as data/prices.toml); replaces the built-in one.
+        #[arg(long, env = "SHUNT_PRICES")]
+        prices: Option<PathBuf>,
     },
 }
 
@@ -196,7 +203,22 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub mock: MockFlags,
     #[command(flatten)]
+    pub dashboard: DashboardFlags,
+    #[command(flatten)]
     pub log: LogArgs,
+}
+
+/// The dashboard (`/ui`), the admin API (`/admin/mock`) and the cost estimate.
+#[derive(Debug, Clone, Args)]
+pub struct DashboardFlags {
+    /// Price table (TOML, as data/prices.toml) for the cost estimate; replaces the built-in one.
+    #[arg(long, env = "SHUNT_PRICES")]
+    pub prices: Option<PathBuf>,
+    /// Token the dashboard and the admin API require when shunt listens beyond loopback
+    /// (as `Authorization: Bearer TOKEN` or `?token=TOKEN`). Without it they are refused
+    /// there; on loopback they are open.
+    #[arg(long, env = "SHUNT_ADMIN_TOKEN")]
+    pub admin_token: Option<String>,
 }
 
 /// Limits that keep one misbehaving client from hurting the load test.
@@ -244,6 +266,8 @@ pub struct MockArgs {
     pub stall_timeout: Duration,
     #[command(flatten)]
     pub mock: MockFlags,
+    #[command(flatten)]
+    pub dashboard: DashboardFlags,
     #[command(flatten)]
     pub log: LogArgs,
 }

@@ -58,6 +58,32 @@ pub struct Config {
     pub limits: Limits,
     /// Where model (and, recording or replaying, token) calls go.
     pub source: Source,
+    pub dashboard: Dashboard,
+}
+
+/// The dashboard's settings: the price table and the admin token.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub prices: crate::cost::Prices,
+    /// Required beyond loopback (`--admin-token`).
+    pub admin_token: Option<String>,
+}
+
+impl Dashboard {
+    /// From the flags; reads `--prices`.
+    pub fn from_flags(flags: &cli::DashboardFlags) -> Result<Dashboard, ConfigError> {
+        let prices = match &flags.prices {
+            Some(path) => crate::cost::Prices::load(path)?,
+            None => crate::cost::Prices::embedded(),
+        };
+        if flags.admin_token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+            return Err(ConfigError("--admin-token must not be empty".into()));
+        }
+        Ok(Dashboard {
+            prices,
+            admin_token: flags.admin_token.clone(),
+        })
+    }
 }
 
 /// Limits that keep one misbehaving client from hurting the load test.
@@ -124,6 +150,7 @@ impl Config {
             parent_exists("--keylog", path)?;
         }
         let source = source(&args)?;
+        let dashboard = Dashboard::from_flags(&args.dashboard)?;
         Ok(Config {
             listen: args.listen,
             certs,
@@ -139,6 +166,7 @@ impl Config {
             keylog: args.keylog,
             limits,
             source,
+            dashboard,
         })
     }
 

@@ -17,6 +17,7 @@
 
 pub mod faults;
 pub mod grounding;
+pub mod knobs;
 pub mod latency;
 pub mod plan;
 pub mod scenario;
@@ -38,7 +39,7 @@ use tracing::Instrument;
 use crate::body::{self, Body, collect_limited};
 use crate::error::Error;
 use crate::metrics::Metrics;
-use crate::providers::{self, Answer, Ask, Call, Delivery, Rendered, ReplyBudget, tokens};
+use crate::providers::{self, Answer, Ask, Call, Delivery, Rendered, Reply, ReplyBudget, tokens};
 use crate::route::ModelCall;
 use faults::{Fault, Faults};
 use latency::{LatencyTable, Schedule};
@@ -113,6 +114,8 @@ pub struct Mock {
 /// The mock's synchronous core: from a request body to a prepared reply.
 pub struct Engine {
     config: MockConfig,
+    /// What `PUT /admin/mock` may change while the mock runs; read once per request.
+    knobs: std::sync::RwLock<Arc<knobs::Knobs>>,
     /// Per-request counter seeding fault and latency draws.
     sequence: AtomicU64,
     metrics: Arc<Metrics>,
@@ -167,6 +170,7 @@ impl Mock {
         let workers = config.workers.max(1);
         Mock {
             engine: Arc::new(Engine {
+                knobs: std::sync::RwLock::new(Arc::new(knobs::Knobs::from_config(&config))),
                 config,
                 sequence: AtomicU64::new(0),
                 metrics,
@@ -200,11 +204,11 @@ impl Mock {
             let _permit = permit;
             engine.prepare(&call, &query, &body, &cancel)
         });
-        let prepared = match job.await {
+        let (prepared, reply) = match job.await {
             Ok(p) => p,
             Err(e) => return Error::Internal(format!("mock task failed: {e}")).into_response(),
         };
-        match prepared {
+        let mut res = match prepared {
             Prepared::Now(res) => res,
             Prepared::After(wait, res) => {
                 pause(wait).await;
@@ -224,7 +228,27 @@ impl Mock {
                 }
                 res
             }
+        };
+        res.extensions_mut().insert(reply);
+        res
+    }
+
+    /// The knobs now in force.
+    pub fn knobs(&self) -> knobs::Knobs {
+        self.engine.knobs().as_ref().clone()
+    }
+
+    /// Change some knobs (a JSON object, see [`knobs::Knobs::apply`]); each change is
+    /// logged with `by` (the client that asked). Returns the knobs now in force and the
+    /// changes made.
+    pub fn set_knobs(&self, patch: &Value, by: &str) -> Result<(knobs::Knobs, Vec<String>), String> {
+        let mut slot = self.engine.knobs.write().unwrap_or_else(|p| p.into_inner());
+        let (next, changes) = slot.apply(patch)?;
+        for change in &changes {
+            tracing::info!(by, change = %change, "mock knob changed");
         }
+        *slot = Arc::new(next.clone());
+        Ok((next, changes))
     }
 
     /// Decide the answer for `ask` (see [`Engine::plan`]).
@@ -234,8 +258,53 @@ impl Mock {
 }
 
 impl Engine {
+    fn knobs(&self) -> Arc<knobs::Knobs> {
+        self.knobs.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// The latency for `model`: a scenario's per-model entry, else the knobs' default.
+    fn latency(&self, model: &str, knobs: &knobs::Knobs) -> latency::Latency {
+        match self
+            .config
+            .latency
+            .models
+            .iter()
+            .find(|m| latency::glob(&m.pattern, model))
+        {
+            Some(m) => m.latency.clone(),
+            None => latency::Latency {
+                ttft: knobs.ttft.clone(),
+                gap: knobs.gap.clone(),
+            },
+        }
+    }
+
     /// Everything CPU-bound for one request, within the reply budget; `cancel` stops it.
-    fn prepare(&self, call: &ModelCall, query: &str, body: &Bytes, cancel: &Arc<AtomicBool>) -> Prepared {
+    fn prepare(
+        &self,
+        call: &ModelCall,
+        query: &str,
+        body: &Bytes,
+        cancel: &Arc<AtomicBool>,
+    ) -> (Prepared, Reply) {
+        let mut reply = Reply {
+            provider: call.api.name(),
+            model: call.model.clone(),
+            ..Reply::default()
+        };
+        let prepared = self.prepare_into(call, query, body, cancel, &mut reply);
+        (prepared, reply)
+    }
+
+    /// [`Engine::prepare`], noting what the reply is in `reply` as it is decided.
+    fn prepare_into(
+        &self,
+        call: &ModelCall,
+        query: &str,
+        body: &Bytes,
+        cancel: &Arc<AtomicBool>,
+        reply: &mut Reply,
+    ) -> Prepared {
         let provider = providers::for_call(call);
         let invalid = |message: &str| Prepared::Now(provider.error(StatusCode::BAD_REQUEST, message));
         // A GET (a model list) has no body: read it as `{}`.
@@ -247,8 +316,22 @@ impl Engine {
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
         let mut content = SmallRng::seed_from_u64(mix(self.config.seed, tokens::fnv1a(body)));
-        let fault = self.config.faults.draw(&mut chance);
+        let knobs = self.knobs();
+        let faults = Faults {
+            rate_429: knobs.fault_429,
+            rate_500: knobs.fault_500,
+            rate_503: knobs.fault_503,
+            rate_cut: knobs.fault_cut,
+            retry_after: self.config.faults.retry_after,
+        };
+        let fault = faults.draw(&mut chance);
         self.metrics.mock_fault(fault.name());
+        if let Some(model) = json.get("model").and_then(Value::as_str) {
+            reply.model = model.to_string();
+        }
+        if fault != Fault::None {
+            reply.fault = Some(fault.name());
+        }
         if let Fault::Status(status) = fault {
             return Prepared::Now(self.fault_response(provider, status));
         }
@@ -258,7 +341,7 @@ impl Engine {
             Ok(None) => {
                 // Not a generation: token counting and embeddings answer after TTFT.
                 let model = json.get("model").and_then(Value::as_str).unwrap_or(&call.model);
-                let latency = self.config.latency.for_model(model);
+                let latency = self.latency(model, &knobs);
                 let res = provider
                     .utility(call, &json, &self.config.budget)
                     .unwrap_or_else(|m| provider.error(StatusCode::BAD_REQUEST, &m));
@@ -267,12 +350,19 @@ impl Engine {
             Err(message) => return invalid(&message),
         };
         ask.provider = call.api.name();
-        let latency = self.config.latency.for_model(&ask.model);
+        reply.model = ask.model.clone();
+        reply.tokens_in = tokens::count_tokens(&ask.prompt);
+        reply.schema = ask.schema_title().map(String::from);
+        let latency = self.latency(&ask.model, &knobs);
         let budget = self.config.budget.start(Some(cancel.clone()));
         let answer = match self.plan_within(&ask, &json, &mut content, &budget) {
             Ok(answer) => answer,
             Err(message) => return invalid(&message),
         };
+        reply.tokens_out = tokens::answer_tokens(&answer);
+        if let Answer::Calls(calls) = &answer {
+            reply.functions = calls.iter().map(|c| c.name.clone()).collect();
+        }
         match &answer {
             Answer::Calls(calls) => {
                 for c in calls {
@@ -293,7 +383,7 @@ impl Engine {
             self.config.chunk_words,
             &mut content,
         );
-        let schedule = Schedule::sample(latency, rendered.chunks, &mut chance);
+        let schedule = Schedule::sample(&latency, rendered.chunks, &mut chance);
         Prepared::Stream {
             rendered,
             headers: provider.reply_headers(call),
@@ -348,7 +438,11 @@ impl Engine {
                 },
             });
         }
-        let calls = plan::tools_to_call(ask, &self.config.planning, rng)?;
+        let planning = plan::Planning {
+            auto_call_rate: self.knobs().auto_call_rate,
+            ..self.config.planning
+        };
+        let calls = plan::tools_to_call(ask, &planning, rng)?;
         if !calls.is_empty() {
             let mut out = Vec::with_capacity(calls.len());
             for tool in calls {
@@ -499,7 +593,13 @@ impl Engine {
             prompt,
             ask.latest_user.as_deref(),
             Some(generator.schema()),
-            self.config.rates,
+            {
+                let knobs = self.knobs();
+                grounding::Rates {
+                    match_rate: knobs.match_rate,
+                    null_rate: knobs.null_rate,
+                }
+            },
             SmallRng::seed_from_u64(rng.r#gen()),
         );
         let template = grounder.template().cloned();

@@ -342,14 +342,11 @@ fn converse(
         tool: bool,
     }
     let mut blocks: Vec<Block> = Vec::new();
-    let mut output = String::new();
     let stop_reason = match answer {
         Answer::Calls(calls) => {
             for c in calls {
                 let id = format!("tooluse_shunt{}", c.id);
                 let args = c.args.to_string();
-                output.push_str(&c.name);
-                output.push_str(&args);
                 blocks.push(Block {
                     whole: json!({"toolUse": {"toolUseId": id, "name": c.name, "input": c.args}}),
                     start: Some(json!({"toolUse": {"toolUseId": id, "name": c.name}})),
@@ -360,7 +357,6 @@ fn converse(
             "tool_use"
         }
         Answer::Text(t) | Answer::Json(t) => {
-            output.push_str(t);
             blocks.push(Block {
                 whole: json!({"text": t}),
                 start: None,
@@ -372,7 +368,7 @@ fn converse(
         Answer::Error { .. } => "end_turn",
     };
     let input_tokens = tokens::count_tokens(&ask.prompt);
-    let output_tokens = tokens::count_tokens(&output);
+    let output_tokens = tokens::answer_tokens(answer);
     let usage = json!({"inputTokens": input_tokens, "outputTokens": output_tokens,
                        "totalTokens": input_tokens + output_tokens});
     let latency = rng.gen_range(20..400);
@@ -478,7 +474,7 @@ fn titan(ask: &Ask, answer: &Answer, stream: bool, chunk_words: usize) -> Render
         Answer::Calls(_) | Answer::Error { .. } => String::new(),
     };
     let input_tokens = tokens::count_tokens(&ask.prompt);
-    let output_tokens = tokens::count_tokens(&text);
+    let output_tokens = tokens::answer_tokens(answer);
     let pieces = Pieces::new(text.as_str(), chunk_words, Chunking::of(answer));
     let chunks = pieces.chunk_count();
     if !stream {

@@ -110,6 +110,30 @@ impl Verb {
         }
     }
 
+    /// The OpenTelemetry GenAI operation name (`gen_ai.operation.name`); empty for calls
+    /// that are not generations or embeddings (token counting, model lists).
+    pub fn operation(&self) -> &'static str {
+        match self {
+            Verb::GenerateContent | Verb::StreamGenerateContent => "generate_content",
+            Verb::RawPredict
+            | Verb::StreamRawPredict
+            | Verb::ChatCompletions
+            | Verb::Responses
+            | Verb::Messages
+            | Verb::Converse
+            | Verb::ConverseStream
+            | Verb::InvokeModel
+            | Verb::InvokeModelWithResponseStream => "chat",
+            Verb::Predict | Verb::EmbedContent | Verb::BatchEmbedContents | Verb::Embeddings => "embeddings",
+            Verb::CountTokens
+            | Verb::ComputeTokens
+            | Verb::CountMessageTokens
+            | Verb::ListModels
+            | Verb::GetModel(_)
+            | Verb::Other(_) => "",
+        }
+    }
+
     /// The operation as its API names it.
     pub fn as_str(&self) -> &str {
         match self {

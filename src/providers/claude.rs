@@ -281,7 +281,7 @@ pub(crate) fn render(
     let input_tokens = tokens::count_tokens(&ask.prompt);
     let id = format!("msg_vrtx_shunt{:016x}", rng.r#gen::<u64>());
     let mut blocks: Vec<Block> = Vec::new();
-    let (output, stop_reason) = match answer {
+    let stop_reason = match answer {
         Answer::Text(t) | Answer::Json(t) => {
             blocks.push(Block {
                 whole: json!({"type": "text", "text": t}),
@@ -289,15 +289,12 @@ pub(crate) fn render(
                 pieces: Pieces::new(t.as_str(), chunk_words, Chunking::of(answer)),
                 delta: "text_delta",
             });
-            (t.clone(), "end_turn")
+            "end_turn"
         }
         Answer::Calls(calls) => {
-            let mut output = String::new();
             for c in calls {
                 let args_text = c.args.to_string();
                 let tool_id = format!("toolu_shunt{}", c.id);
-                output.push_str(&c.name);
-                output.push_str(&args_text);
                 blocks.push(Block {
                     whole: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": c.args}),
                     start: json!({"type": "tool_use", "id": tool_id, "name": c.name, "input": {}}),
@@ -305,7 +302,7 @@ pub(crate) fn render(
                     delta: "input_json_delta",
                 });
             }
-            (output, "tool_use")
+            "tool_use"
         }
         Answer::Error { .. } => {
             blocks.push(Block {
@@ -314,10 +311,10 @@ pub(crate) fn render(
                 pieces: Pieces::new("", chunk_words, Chunking::Words),
                 delta: "text_delta",
             });
-            (String::new(), "end_turn")
+            "end_turn"
         }
     };
-    let output_tokens = tokens::count_tokens(&output);
+    let output_tokens = tokens::answer_tokens(answer);
     let chunks: usize = blocks.iter().map(|b| b.pieces.chunk_count()).sum();
     if delivery == Delivery::Whole {
         let content: Vec<Value> = blocks.into_iter().map(|b| b.whole).collect();

@@ -295,37 +295,27 @@ fn render(
         delivery,
     };
     // Each chunk is a list of parts: a piece of text, or every function call at once.
-    let (pieces, whole, output_len): (Box<dyn Iterator<Item = Vec<Value>> + Send>, usize, u64) = match answer
-    {
+    let (pieces, whole): (Box<dyn Iterator<Item = Vec<Value>> + Send>, usize) = match answer {
         Answer::Text(t) | Answer::Json(t) if delivery != Delivery::Whole => {
             let pieces = Pieces::new(t.as_str(), chunk_words, Chunking::of(answer));
             let n = pieces.chunk_count();
-            (
-                Box::new(pieces.map(|c| vec![json!({"text": c})])),
-                n,
-                tokens::count_tokens(t),
-            )
+            (Box::new(pieces.map(|c| vec![json!({"text": c})])), n)
         }
         Answer::Text(t) | Answer::Json(t) => {
             let n = Pieces::new(t.as_str(), chunk_words, Chunking::of(answer)).chunk_count();
-            (
-                Box::new(std::iter::once(vec![json!({"text": t})])),
-                n,
-                tokens::count_tokens(t),
-            )
+            (Box::new(std::iter::once(vec![json!({"text": t})])), n)
         }
         Answer::Calls(calls) => {
-            let output: String = calls.iter().map(|c| format!("{}{}", c.name, c.args)).collect();
             let parts: Vec<Value> = calls
                 .iter()
                 .map(|c| json!({"functionCall": {"name": c.name, "args": c.args}}))
                 .collect();
-            (Box::new(std::iter::once(parts)), 1, tokens::count_tokens(&output))
+            (Box::new(std::iter::once(parts)), 1)
         }
-        Answer::Error { .. } => (Box::new(std::iter::once(vec![json!({"text": ""})])), 1, 0),
+        Answer::Error { .. } => (Box::new(std::iter::once(vec![json!({"text": ""})])), 1),
     };
     let envelope = Envelope {
-        out_tokens: output_len,
+        out_tokens: tokens::answer_tokens(answer),
         ..envelope
     };
     let frames_sent = if delivery == Delivery::Whole { 1 } else { whole };

@@ -240,6 +240,84 @@ pub struct Rendered {
     pub chunks: usize,
 }
 
+/// What a mock reply was, attached to its response (`http::Extensions`) for the exchange
+/// log, the dashboard, the GenAI metrics and the cost estimate.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reply {
+    /// The API (`ModelApi::name`).
+    pub provider: &'static str,
+    pub model: String,
+    /// Prompt tokens, as the reply's usage reports them.
+    pub tokens_in: u64,
+    /// Output tokens, as the reply's usage reports them.
+    pub tokens_out: u64,
+    /// The response schema's title.
+    pub schema: Option<String>,
+    /// Functions the reply calls.
+    pub functions: Vec<String>,
+    /// The injected fault, if any (`429`, `500`, `503`, `cut`).
+    pub fault: Option<&'static str>,
+}
+
+/// The header `shunt mock` puts on each model reply so that a shunt forwarding to it
+/// (`--upstream http://mock-llm…`) counts the same tokens, schema, functions and fault;
+/// the forwarding shunt removes it before the app sees the response.
+pub const REPLY_HEADER: &str = "x-shunt-reply";
+
+impl Reply {
+    /// This reply as the value of [`REPLY_HEADER`]: JSON, non-ASCII escaped.
+    pub fn to_header(&self) -> Option<http::HeaderValue> {
+        let json = serde_json::json!({
+            "model": self.model,
+            "in": self.tokens_in,
+            "out": self.tokens_out,
+            "schema": self.schema,
+            "functions": self.functions,
+            "fault": self.fault,
+        })
+        .to_string();
+        let mut ascii = String::with_capacity(json.len());
+        for c in json.chars() {
+            if c.is_ascii() {
+                ascii.push(c);
+            } else {
+                for unit in c.encode_utf16(&mut [0; 2]) {
+                    ascii.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+        }
+        http::HeaderValue::from_str(&ascii).ok()
+    }
+
+    /// The reply a [`REPLY_HEADER`] value describes, for a call on `provider`'s API;
+    /// `None` when the value is not one `shunt mock` writes.
+    pub fn from_header(provider: &'static str, value: &http::HeaderValue) -> Option<Reply> {
+        let v: Value = serde_json::from_slice(value.as_bytes()).ok()?;
+        let fault = match v.get("fault").and_then(Value::as_str) {
+            None => None,
+            Some("429") => Some("429"),
+            Some("500") => Some("500"),
+            Some("503") => Some("503"),
+            Some("cut") => Some("cut"),
+            Some(_) => return None,
+        };
+        Some(Reply {
+            provider,
+            model: v.get("model")?.as_str()?.to_string(),
+            tokens_in: v.get("in")?.as_u64()?,
+            tokens_out: v.get("out")?.as_u64()?,
+            schema: v.get("schema").and_then(Value::as_str).map(String::from),
+            functions: v
+                .get("functions")?
+                .as_array()?
+                .iter()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect(),
+            fault,
+        })
+    }
+}
+
 /// How a generation reply is delivered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {

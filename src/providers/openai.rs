@@ -501,11 +501,7 @@ fn render_chat(
     let created = unix_now();
     let (text, calls) = parts(answer);
     let prompt_tokens = tokens::count_tokens(&ask.prompt);
-    let completion_tokens = tokens::count_tokens(&text)
-        + calls
-            .iter()
-            .map(|(_, name, args)| tokens::count_tokens(name) + tokens::count_tokens(args))
-            .sum::<u64>();
+    let completion_tokens = tokens::answer_tokens(answer);
     let usage = json!({
         "prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
@@ -611,11 +607,7 @@ fn render_response(
         .map(|(call_id, name, args)| (format!("fc_{}", &call_id[5..]), call_id, name, args))
         .collect();
     let input_tokens = tokens::count_tokens(&ask.prompt);
-    let output_tokens = tokens::count_tokens(&text)
-        + calls
-            .iter()
-            .map(|(_, _, name, args)| tokens::count_tokens(name) + tokens::count_tokens(args))
-            .sum::<u64>();
+    let output_tokens = tokens::answer_tokens(answer);
     let usage = json!({
         "input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": output_tokens, "output_tokens_details": {"reasoning_tokens": 0},

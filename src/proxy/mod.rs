@@ -28,7 +28,7 @@ pub async fn handle(req: http::Request<Incoming>, app: Arc<App>, conn: ClientCon
         .map(|a| (a.host().to_string(), a.port_u16()))
     {
         Some((host, port)) => absolute_form(req, &app, &host, port.unwrap_or(80), conn.id).await,
-        None => origin_form(req, &app, conn.id).await,
+        None => origin_form(req, &app, &conn).await,
     }
 }
 
@@ -56,13 +56,26 @@ async fn absolute_form(
 
 /// Requests to shunt itself: its pages (not exchanges: no log line or metric each), and
 /// the metadata server for apps that point `GCE_METADATA_HOST` / `GCE_METADATA_IP` at it.
-async fn origin_form(req: http::Request<Incoming>, app: &App, conn: u64) -> http::Response<Body> {
+async fn origin_form(req: http::Request<Incoming>, app: &App, conn: &ClientConn) -> http::Response<Body> {
     let flavor = crate::backends::metadata::Metadata::has_flavor(&req);
     match route::classify_origin(req.uri().path(), flavor) {
-        Route::Admin(page) => crate::admin::page(page, Some(app.ca.cert_pem()), &app.metrics),
-        route @ Route::Metadata => {
-            Exchange::serve(app, conn, route::METADATA_HOST, Scheme::Http, route, req).await
+        Route::Admin(page) => {
+            let ctx = crate::admin::Context {
+                ca_pem: Some(app.ca.cert_pem()),
+                metrics: &app.metrics,
+                observer: &app.observer,
+                mock: app.backends.builtin_mock(),
+                capture: app.capture.as_deref(),
+                access: &app.access,
+                peer: conn.peer,
+                tasks: &app.lifecycle.tasks,
+                shutdown: &app.lifecycle.shutdown,
+            };
+            crate::admin::serve(page, req.map(crate::body::boxed), ctx).await
         }
-        route => Exchange::serve(app, conn, "shunt", Scheme::Http, route, req).await,
+        route @ Route::Metadata => {
+            Exchange::serve(app, conn.id, route::METADATA_HOST, Scheme::Http, route, req).await
+        }
+        route => Exchange::serve(app, conn.id, "shunt", Scheme::Http, route, req).await,
     }
 }

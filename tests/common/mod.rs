@@ -34,9 +34,15 @@ impl Proxy {
 
     /// Start with extra `serve` flags.
     pub async fn start_with(extra: &[&str]) -> Proxy {
+        Proxy::start_on("127.0.0.1:0", extra).await
+    }
+
+    /// Start listening on `listen` (e.g. `0.0.0.0:0`, beyond loopback) with extra flags.
+    /// `addr` is then the loopback address of the same port.
+    pub async fn start_on(listen: &str, extra: &[&str]) -> Proxy {
         let dir = tempfile::tempdir().expect("tempdir");
         let certs = dir.path().to_str().expect("utf-8 path").to_string();
-        let mut argv = vec!["shunt", "serve", "--listen", "127.0.0.1:0", "--certs", &certs];
+        let mut argv = vec!["shunt", "serve", "--listen", listen, "--certs", &certs];
         argv.extend_from_slice(extra);
         let args: ServeArgs = match Cli::try_parse_from(argv).expect("flags parse").command {
             Some(Command::Serve(args)) => args,
@@ -44,7 +50,8 @@ impl Proxy {
         };
         let config = shunt::config::Config::from_args(args).expect("flags valid");
         let listener = TcpListener::bind(config.listen).await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
+        let bound = listener.local_addr().expect("addr");
+        let addr = SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), bound.port());
         let server = shunt::Server::start(listener, config).expect("server starts");
         let app = server.app().clone();
         let (tx, rx) = oneshot::channel::<()>();

@@ -42,6 +42,9 @@ def test_native_scale_run(tmp_path, shunt_bin):
     assert records and f"conversations: {len(records)}," in work, work
     assert "- session_not_found: 0" in work, work
     assert "| GenericObservationalGuidelineMatchesSchema |" in work, work
+    # The same run's tokens and estimated cost on the real provider, per model.
+    cost = re.search(r"^\| gemini-2\.5-flash \| (\d+) \| (\d+) \| ([0-9.]+) \|", work, re.M)
+    assert cost and int(cost[1]) > 0 and int(cost[2]) > 0 and float(cost[3]) > 0, work
     # The agent's Vertex calls went through shunt (token + model calls) to the mock.
     shunt_log = (out / "logs/shunt.log").read_text()
     assert ' route=token ' in shunt_log
