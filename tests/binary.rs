@@ -187,6 +187,13 @@ async fn mock_command_serves_gemini_api_paths() {
         metrics.contains("shunt_mock_replies_total{kind=\"text\",schema=\"\",function=\"\"} 1"),
         "{metrics}"
     );
+    // The scrape's own connection is open while it is answered.
+    let open: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("shunt_open_connections "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("shunt_open_connections");
+    assert!(open >= 1.0, "{metrics}");
     child.signal("TERM");
     assert_eq!(child.wait(), Some(0));
 }

@@ -75,6 +75,7 @@ pub async fn run(
             let stream = StallGuard::new(stream, stall_timeout, shared.metrics.clone());
             let shared = shared.clone();
             async move {
+                let _open = shared.metrics.connection_opened();
                 let token = shared.lifecycle.shutdown.clone();
                 let svc = service_fn(move |req| {
                     let shared = shared.clone();
