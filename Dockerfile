@@ -9,13 +9,20 @@
 
 FROM rust:1-slim-bookworm AS build
 WORKDIR /src
-# Dependencies first, so that source edits do not rebuild them.
+# Dependencies first, so that source edits do not rebuild them: the manifests of both
+# workspace members (the crate and crates/schemagen) with stub sources.
 COPY Cargo.toml Cargo.lock ./
-RUN mkdir src && echo 'fn main() {}' > src/main.rs && touch src/lib.rs \
+COPY crates/schemagen/Cargo.toml crates/schemagen/
+RUN mkdir -p src crates/schemagen/src \
+    && echo 'fn main() {}' > src/main.rs && touch src/lib.rs crates/schemagen/src/lib.rs \
     && cargo build --release --locked \
-    && rm -rf src
+    && rm -rf src crates/schemagen/src
+COPY crates/schemagen/src crates/schemagen/src
+COPY crates/schemagen/data crates/schemagen/data
 COPY src ./src
-RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin shunt \
+# The stubs' builds are older than the real sources' mtimes may be: touch the crate roots.
+RUN touch src/main.rs src/lib.rs crates/schemagen/src/lib.rs \
+    && cargo build --release --locked --bin shunt \
     && install -D -m 0755 target/release/shunt /out/shunt \
     # The certs dir, owned by the runtime user: a named volume mounted here copies this
     # ownership, so shunt can write its CA and trust kit without running as root.
