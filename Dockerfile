@@ -19,6 +19,7 @@ RUN mkdir -p src crates/schemagen/src \
     && rm -rf src crates/schemagen/src
 COPY crates/schemagen/src crates/schemagen/src
 COPY crates/schemagen/data crates/schemagen/data
+COPY data ./data
 COPY src ./src
 # The stubs' builds are older than the real sources' mtimes may be: touch the crate roots.
 RUN touch src/main.rs src/lib.rs crates/schemagen/src/lib.rs \
