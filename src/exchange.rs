@@ -97,9 +97,21 @@ impl<'a> Exchange<'a> {
         B: http_body::Body<Data = bytes::Bytes> + Send + Sync + 'static,
         B::Error: Into<body::BoxError>,
     {
+        let http1 = req.version() < http::Version::HTTP_2;
         let (exchange, req) = Exchange::begin(app, conn, host, scheme, route, req.map(body::boxed));
         let res = app.backends.serve(&exchange.route, req, &exchange.host).await;
-        exchange.finish(res)
+        // The request body went to an upstream that failed, or was refused part-way: hyper
+        // cannot reuse an HTTP/1 connection whose request body was not read to the end and
+        // closes it after this response. Say so, or the client's next request on the
+        // connection meets a closed socket instead of an answer.
+        let unread = matches!(&res, Err(e) if e.blame() == crate::error::Blame::Upstream
+            || matches!(e, Error::BodyTooLarge { .. } | Error::BodyRead(_)));
+        let mut res = exchange.finish(res);
+        if http1 && unread {
+            res.headers_mut()
+                .insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+        }
+        res
     }
 
     /// Turn the backend's result into the response: one log line, one metric, the

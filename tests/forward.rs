@@ -98,6 +98,9 @@ async fn upstream_down_is_502_json() {
     assert_eq!(json["error"]["status"], "UNAVAILABLE");
     let message = json["error"]["message"].as_str().expect("message");
     assert!(message.contains(&url) && message.contains("refused"), "{message}");
+    // The request body may be unread: the client is told the connection closes, so it
+    // does not send its next request into a closed socket.
+    assert_eq!(reply.headers["connection"], "close");
 }
 
 /// An upstream that never answers is a 504 after --upstream-timeout.
