@@ -15,12 +15,14 @@ const HOST: &str = "us-central1-aiplatform.googleapis.com";
 const STREAM: &str = "/v1beta1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:streamGenerateContent?alt=sse";
 
 /// A TLS origin for HOST that streams three SSE chunks and remembers the Authorization
-/// header it saw. Returns (address, its CA PEM, seen headers).
+/// header it saw. Returns (address, its CA PEM, seen headers, its directory, the number
+/// of connections it accepted).
 async fn origin() -> (
     std::net::SocketAddr,
     String,
     Arc<Mutex<Vec<String>>>,
     tempfile::TempDir,
+    Arc<std::sync::atomic::AtomicUsize>,
 ) {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = shunt::tls::ca::Ca::load_or_create(dir.path()).expect("origin CA");
@@ -32,11 +34,14 @@ async fn origin() -> (
     let addr = listener.local_addr().expect("addr");
     let seen: Arc<Mutex<Vec<String>>> = Arc::default();
     let seen_task = seen.clone();
+    let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let accepted_task = accepted.clone();
     tokio::spawn(async move {
         loop {
             let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
+            accepted_task.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let acceptor = acceptor.clone();
             let seen = seen_task.clone();
             tokio::spawn(async move {
@@ -72,7 +77,7 @@ async fn origin() -> (
         }
     });
     let pem = ca.cert_pem().to_string();
-    (addr, pem, seen, dir)
+    (addr, pem, seen, dir, accepted)
 }
 
 /// One streamed request through the proxy: (status, data frames, whole body).
@@ -99,7 +104,7 @@ async fn stream_call(proxy: &Proxy, body: &str) -> (u16, Vec<Bytes>) {
 /// and a miss is a clear 404 or, with --replay-miss upstream, the mock's answer.
 #[tokio::test]
 async fn record_then_replay() {
-    let (addr, origin_ca, seen, _origin_dir) = origin().await;
+    let (addr, origin_ca, seen, _origin_dir, accepted) = origin().await;
     let work = tempfile::tempdir().expect("tempdir");
     let store = work.path().join("store");
     let ca_file = work.path().join("origin-ca.pem");
@@ -122,9 +127,17 @@ async fn record_then_replay() {
         seen.lock().expect("lock").as_slice(),
         ["Bearer the-apps-own-token"]
     );
+    // A second call reuses the verified connection to the origin.
+    let (status, again) = stream_call(&recorder, body).await;
+    assert_eq!((status, again.len()), (200, 3));
+    assert_eq!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "one connection to the origin for two calls"
+    );
     recorder.stop().await;
     let files: Vec<_> = std::fs::read_dir(&store).expect("store").collect();
-    assert_eq!(files.len(), 1, "one stored exchange");
+    assert_eq!(files.len(), 2, "two stored exchanges");
 
     // Replay: same request with its JSON keys reordered.
     let mut replayer = Proxy::start_with(&["--replay", &store_s]).await;
@@ -158,7 +171,7 @@ async fn record_then_replay() {
 /// Record refuses an origin whose certificate it cannot verify.
 #[tokio::test]
 async fn record_verifies_the_origin() {
-    let (addr, _origin_ca, seen, _origin_dir) = origin().await;
+    let (addr, _origin_ca, seen, _origin_dir, _) = origin().await;
     let work = tempfile::tempdir().expect("tempdir");
     let store = work.path().join("store");
     let proxy = Proxy::start_with(&[

@@ -141,6 +141,43 @@ pub struct Recorder {
     max_body: usize,
     /// Where the relay tasks are spawned (tracked for the shutdown drain).
     tasks: TaskTracker,
+    /// Idle verified connections to the real hosts, reused by the next call to the host.
+    idle: Arc<Idle>,
+}
+
+/// Idle HTTP/1 connections per host: a call takes one (or opens one); a connection goes
+/// back once its response was read to the end, up to [`Idle::PER_HOST`] per host.
+#[derive(Default)]
+struct Idle(Mutex<HashMap<String, Vec<SendRequest<Full<Bytes>>>>>);
+
+impl Idle {
+    const PER_HOST: usize = 64;
+
+    /// An idle connection to `host` that is still open.
+    fn take(&self, host: &str) -> Option<SendRequest<Full<Bytes>>> {
+        let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.get_mut(host)?;
+        while let Some(sender) = list.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    /// Keep `sender` for the next call to `host` once its connection is ready again (it
+    /// is not when the origin closes it after this response).
+    async fn put(&self, host: &str, mut sender: SendRequest<Full<Bytes>>) {
+        let ready = tokio::time::timeout(Duration::from_secs(1), sender.ready()).await;
+        if !matches!(ready, Ok(Ok(()))) {
+            return;
+        }
+        let mut idle = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let list = idle.entry(host.to_string()).or_default();
+        if list.len() < Self::PER_HOST {
+            list.push(sender);
+        }
+    }
 }
 
 impl Recorder {
@@ -172,6 +209,7 @@ impl Recorder {
             timeout,
             max_body,
             tasks,
+            idle: Arc::default(),
         })
     }
 
@@ -210,7 +248,9 @@ impl Recorder {
                 upstream: origin.to_string(),
                 source: Box::new(e),
             })?;
-        self.tasks.spawn(
+        // Not tracked for the shutdown drain: an idle kept connection never ends by
+        // itself, and a call in flight is tracked through its relay task.
+        tokio::spawn(
             async move {
                 if let Err(e) = conn.await {
                     tracing::debug!(error = %e, "recording connection ended with an error");
@@ -235,9 +275,6 @@ impl Recorder {
             upstream: origin.clone(),
             after: self.timeout,
         };
-        let mut sender = tokio::time::timeout(self.timeout, self.connect(host, &origin))
-            .await
-            .map_err(|_| timed_out())??;
         parts.uri = path
             .parse()
             .map_err(|_| Error::BadRequest(format!("bad path {path}")))?;
@@ -249,15 +286,46 @@ impl Recorder {
         );
         parts.headers.remove(http::header::ACCEPT_ENCODING);
         let method = parts.method.to_string();
-        let out = http::Request::from_parts(parts, Full::new(request_body.clone()));
-        let sent = Instant::now();
-        let res = tokio::time::timeout(self.timeout, sender.send_request(out))
-            .await
-            .map_err(|_| timed_out())?
-            .map_err(|e| Error::Upstream {
-                upstream: origin.clone(),
-                source: Box::new(e),
-            })?;
+        let request = || {
+            let mut out = http::Request::new(Full::new(request_body.clone()));
+            *out.method_mut() = parts.method.clone();
+            *out.uri_mut() = parts.uri.clone();
+            *out.version_mut() = parts.version;
+            *out.headers_mut() = parts.headers.clone();
+            out
+        };
+        let upstream_error = |e: hyper::Error| Error::Upstream {
+            upstream: origin.clone(),
+            source: Box::new(e),
+        };
+        let mut sent = Instant::now();
+        // An idle connection the origin closed meanwhile fails before the request left:
+        // that one call is sent again on a new connection.
+        let pooled = match self.idle.take(host) {
+            Some(mut sender) => {
+                match tokio::time::timeout(self.timeout, sender.send_request(request())).await {
+                    Err(_) => return Err(timed_out()),
+                    Ok(Ok(res)) => Some((sender, res)),
+                    Ok(Err(e)) if e.is_canceled() || e.is_closed() => None,
+                    Ok(Err(e)) => return Err(upstream_error(e)),
+                }
+            }
+            None => None,
+        };
+        let (sender, res) = match pooled {
+            Some(pair) => pair,
+            None => {
+                let mut sender = tokio::time::timeout(self.timeout, self.connect(host, &origin))
+                    .await
+                    .map_err(|_| timed_out())??;
+                sent = Instant::now();
+                let res = tokio::time::timeout(self.timeout, sender.send_request(request()))
+                    .await
+                    .map_err(|_| timed_out())?
+                    .map_err(upstream_error)?;
+                (sender, res)
+            }
+        };
         let (parts, mut incoming) = res.into_parts();
         let mut recorded = Recorded {
             key: key(&method, &path, &request_body),
@@ -287,8 +355,10 @@ impl Recorder {
             self.seq.fetch_add(1, Ordering::Relaxed),
             recorded.key
         ));
-        // Relay each chunk as it arrives, noting its time; write the file at the end.
+        // Relay each chunk as it arrives, noting its time; write the file at the end. The
+        // connection goes back to the idle list once the response was read whole.
         let (tx, out_body) = body::channel(8);
+        let (idle, host_key) = (self.idle.clone(), host.to_string());
         let relay = async move {
             while let Some(frame) = incoming.frame().await {
                 match frame {
@@ -308,6 +378,7 @@ impl Recorder {
                     }
                 }
             }
+            idle.put(&host_key, sender).await;
             redact_reply(&mut recorded.chunks);
             match serde_json::to_vec_pretty(&recorded) {
                 Ok(bytes) => {
