@@ -28,6 +28,7 @@ sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1 \
 CLK_TCK=$(getconf CLK_TCK)
 
 NGX_HTTP=18000 NGX_TLS=18443 SHUNT_UP=18080 SHUNT_UPW=18081 SHUNT_BUILTIN=18082 SHUNT_SSE=18083 SHUNT_NEWHOST=18084
+SHUNT_REC=18085
 MOCK_SHUNT=18090 MOCK_FASTAPI=18091 MITM=18070
 MODEL=gemini-2.0-flash
 VPATH=/v1/projects/bench/locations/us-central1/publishers/google/models/$MODEL:generateContent
@@ -54,7 +55,8 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-direct-ca \
     -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign \
     -keyout "$N/ca.key" -out "$N/ca.pem" 2>/dev/null
 openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout "$N/leaf.key" -out "$N/leaf.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$N/ext"
+# The leaf also names the Vertex host: `shunt --record` verifies it as that host.
+printf 'subjectAltName=IP:127.0.0.1,DNS:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' "$VHOST" >"$N/ext"
 openssl x509 -req -in "$N/leaf.csr" -CA "$N/ca.pem" -CAkey "$N/ca.key" -CAcreateserial -days 2 \
     -extfile "$N/ext" -out "$N/leaf.pem" 2>/dev/null
 cat >"$N/nginx.conf" <<NGX
@@ -98,6 +100,9 @@ shunt_start() { # shunt_start NAME PORT ARGS... ; sets LAST_PID
 shunt_start shunt-upstream $SHUNT_UP --upstream http://127.0.0.1:$NGX_HTTP; SHUNT_UP_PID=$LAST_PID
 shunt_start shunt-upstream-logwarn $SHUNT_UPW --upstream http://127.0.0.1:$NGX_HTTP --log warn; SHUNT_UPW_PID=$LAST_PID
 shunt_start shunt-builtin $SHUNT_BUILTIN; SHUNT_BUILTIN_PID=$LAST_PID
+# Record mode: the same nginx over verified TLS, every exchange stored as a file.
+shunt_start shunt-record $SHUNT_REC --record "$W/recordings" --origin-override "$VHOST=127.0.0.1:$NGX_TLS" \
+    --origin-ca "$N/ca.pem"; SHUNT_REC_PID=$LAST_PID
 # Scenario 4 has its own instance: thousands of minted leaves stay in its memory, which
 # would otherwise show in the peak RSS of every later point of scenario 1 and 3.
 shunt_start shunt-newhost $SHUNT_NEWHOST --upstream http://127.0.0.1:$NGX_HTTP; SHUNT_NEWHOST_PID=$LAST_PID
@@ -162,6 +167,7 @@ targets=(
     "ka.shunt-upstream|$SHUNT_UP_PID|-x http://127.0.0.1:$SHUNT_UP --cacert $S_CA https://$VHOST$VPATH"
     "ka.shunt-upstream-logwarn|$SHUNT_UPW_PID|-x http://127.0.0.1:$SHUNT_UPW --cacert $S_CA https://$VHOST$VPATH"
     "ka.shunt-builtin|$SHUNT_BUILTIN_PID|-x http://127.0.0.1:$SHUNT_BUILTIN --cacert $S_CA https://$VHOST$VPATH"
+    "ka.shunt-record|$SHUNT_REC_PID|-x http://127.0.0.1:$SHUNT_REC --cacert $S_CA https://$VHOST$VPATH"
     "new.direct-http|nginx|--disable-keepalive http://127.0.0.1:$NGX_HTTP$APATH"
     "new.direct-tls|nginx|--disable-keepalive --cacert $N/ca.pem https://127.0.0.1:$NGX_TLS$APATH"
     "new.shunt-upstream|$SHUNT_UP_PID|--disable-keepalive -x http://127.0.0.1:$SHUNT_UP --cacert $S_CA https://$VHOST$VPATH"

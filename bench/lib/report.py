@@ -20,6 +20,7 @@ SCENARIO = {
     "ka.direct-tls": "direct nginx, TLS RSA-2048, keep-alive",
     "ka.shunt-upstream": "(1) shunt → nginx upstream, keep-alive",
     "ka.shunt-upstream-logwarn": "(1) same, `--log warn`",
+    "ka.shunt-record": "(1) shunt `--record` → nginx TLS, keep-alive",
     "ka.shunt-builtin": "(2) shunt built-in mock, keep-alive",
     "ka.mitmproxy": "mitmproxy → nginx, keep-alive",
     "new.direct-http": "direct nginx, plain HTTP, new conn",
@@ -37,6 +38,7 @@ REFERENCE = {  # ratio column: req/s of the row over req/s of this reference, sa
     "ka.direct-http": "ka.direct-tls",
     "ka.shunt-upstream": "ka.direct-tls",
     "ka.shunt-upstream-logwarn": "ka.direct-tls",
+    "ka.shunt-record": "ka.shunt-upstream",
     "ka.shunt-builtin": "ka.direct-tls",
     "ka.mitmproxy": "ka.direct-tls",
     "new.direct-http": "new.direct-tls",
@@ -147,6 +149,7 @@ def targets_check(rows, sse):
         a, b = rows.get(("ka.shunt-upstream", c)), rows.get(("ka.direct-tls", c))
         d = a["p99"] - b["p99"] if a and b and a["p99"] is not None and b["p99"] is not None else None
         checks.append(("(1) p99 shunt − p99 direct TLS (ms)", c, d, 1.0, "≤"))
+        checks.append(("(1) --record ÷ forwarding, keep-alive", c, ratio("ka.shunt-record", "ka.shunt-upstream", c), 0.5, "≥"))
         checks.append(("(3) shunt ÷ direct TLS, new conn", c, ratio("new.shunt-upstream", "new.direct-tls", c), 1.0, "≥"))
         checks.append(("(3) shunt ÷ mitmproxy, new conn", c, ratio("new.shunt-upstream", "new.mitmproxy", c), 10, "≥"))
         checks.append(("(4) new host ÷ (3) new conn", c, ratio("newhost.shunt-upstream", "new.shunt-upstream", c), 0.9, "≥"))
