@@ -107,7 +107,8 @@ fn readme_names_only_real_flags_and_commands() {
         }
     }
     walk(&root, &mut flags, &mut commands);
-    // Flags of other programs the README shows (curl, tshark, cargo, docker, scale-test).
+    // Flags of other programs the README shows (curl, tshark, cargo, docker, scale-test,
+    // scripts/soak).
     let foreign = [
         "release",
         "cacert",
@@ -122,6 +123,7 @@ fn readme_names_only_real_flags_and_commands() {
         "workspace",
         "check",
         "profile",
+        "upstream-restarts",
     ];
     let mut unknown = BTreeSet::new();
     for word in readme.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-')) {
