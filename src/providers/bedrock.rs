@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use super::call::percent_decode;
 use super::vectors::{check_vectors, embedding};
 use super::{
-    Answer, Ask, Chunking, Delivery, ModelApi, ModelCall, Pieces, Provider, Rendered, ReplyBudget, ToolDecl,
-    ToolMode, Verb, calls_since, claude, eventstream, tokens,
+    Answer, Ask, BlockSteps, Chunking, Delivery, ModelApi, ModelCall, Pieces, Provider, Rendered,
+    ReplyBudget, ToolDecl, ToolMode, Verb, calls_since, claude, eventstream, tokens,
 };
 use crate::body::{Body, json_response};
 
@@ -403,8 +403,7 @@ fn converse(
             ),
         }
     };
-    let mut blocks: std::collections::VecDeque<(usize, Block)> = blocks.into_iter().enumerate().collect();
-    let mut current: Option<(usize, Block, std::iter::Peekable<Pieces>, bool)> = None;
+    let mut steps = BlockSteps::new(blocks, |b: &Block| b.pieces.clone());
     let mut head = true;
     let metadata = match shape {
         Shape::Converse => json!({"usage": usage, "metrics": {"latencyMs": latency}}),
@@ -415,50 +414,39 @@ fn converse(
         if head {
             head = false;
             frame.extend_from_slice(&emit("messageStart", json!({"role": "assistant"})));
-            if blocks.is_empty() {
+            if steps.is_empty() {
                 frame.extend_from_slice(&emit("messageStop", json!({"stopReason": stop_reason})));
                 frame.extend_from_slice(&emit("metadata", metadata.clone()));
                 return Some(Bytes::from(frame));
             }
         }
-        loop {
-            if current.is_none() {
-                let (index, block) = blocks.pop_front()?;
-                let pieces = block.pieces.clone().peekable();
-                current = Some((index, block, pieces, true));
-            }
-            let (index, block, pieces, first) = current.as_mut()?;
-            let Some(piece) = pieces.next() else {
-                current = None;
-                continue;
-            };
-            if *first {
-                *first = false;
-                if let Some(start) = &block.start {
-                    frame.extend_from_slice(&emit(
-                        "contentBlockStart",
-                        json!({"contentBlockIndex": index, "start": start}),
-                    ));
-                }
-            }
-            let delta = if block.tool {
-                json!({"toolUse": {"input": piece}})
-            } else {
-                json!({"text": piece})
-            };
+        let step = steps.next_step()?;
+        let (index, block) = (step.index, step.block);
+        if step.opens
+            && let Some(start) = &block.start
+        {
             frame.extend_from_slice(&emit(
-                "contentBlockDelta",
-                json!({"contentBlockIndex": index, "delta": delta}),
+                "contentBlockStart",
+                json!({"contentBlockIndex": index, "start": start}),
             ));
-            if pieces.peek().is_none() {
-                frame.extend_from_slice(&emit("contentBlockStop", json!({"contentBlockIndex": index})));
-                if blocks.is_empty() {
-                    frame.extend_from_slice(&emit("messageStop", json!({"stopReason": stop_reason})));
-                    frame.extend_from_slice(&emit("metadata", metadata.clone()));
-                }
-            }
-            return Some(Bytes::from(frame));
         }
+        let delta = if block.tool {
+            json!({"toolUse": {"input": step.piece}})
+        } else {
+            json!({"text": step.piece})
+        };
+        frame.extend_from_slice(&emit(
+            "contentBlockDelta",
+            json!({"contentBlockIndex": index, "delta": delta}),
+        ));
+        if step.closes {
+            frame.extend_from_slice(&emit("contentBlockStop", json!({"contentBlockIndex": index})));
+        }
+        if step.last {
+            frame.extend_from_slice(&emit("messageStop", json!({"stopReason": stop_reason})));
+            frame.extend_from_slice(&emit("metadata", metadata.clone()));
+        }
+        Some(Bytes::from(frame))
     });
     Rendered {
         content_type: eventstream::CONTENT_TYPE,

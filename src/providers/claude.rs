@@ -12,8 +12,8 @@ use rand::Rng;
 use serde_json::{Value, json};
 
 use super::{
-    Answer, Ask, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured, ToolDecl, ToolMode,
-    calls_since, tokens,
+    Answer, Ask, BlockSteps, Chunking, Delivery, Pieces, Provider, Rendered, ReplyBudget, Structured,
+    ToolDecl, ToolMode, calls_since, tokens,
 };
 use super::{ModelApi, ModelCall, Verb};
 use crate::body::{Body, json_response};
@@ -349,56 +349,41 @@ pub(crate) fn render(
         event("message_stop", &json!({"type": "message_stop"})),
     ]
     .concat();
-    let mut blocks = blocks
-        .into_iter()
-        .enumerate()
-        .collect::<std::collections::VecDeque<_>>();
-    let mut current: Option<(usize, Block, std::iter::Peekable<Pieces>, bool)> = None;
+    let mut steps = BlockSteps::new(blocks, |b: &Block| b.pieces.clone());
     let mut head = Some(head);
     let frames = std::iter::from_fn(move || {
-        loop {
-            if current.is_none() {
-                let (index, block) = blocks.pop_front()?;
-                let pieces = block.pieces.clone().peekable();
-                current = Some((index, block, pieces, true));
-            }
-            let (index, block, pieces, first) = current.as_mut()?;
-            let Some(piece) = pieces.next() else {
-                current = None;
-                continue;
-            };
-            let mut frame = head.take().unwrap_or_default();
-            if *first {
-                *first = false;
-                frame.push_str(&event(
-                    "content_block_start",
-                    &json!({"type": "content_block_start", "index": index, "content_block": block.start}),
-                ));
-                if *index == 0 {
-                    // As the API does: a ping after the first block opens.
-                    frame.push_str(&event("ping", &json!({"type": "ping"})));
-                }
-            }
-            let delta = if block.delta == "input_json_delta" {
-                json!({"type": block.delta, "partial_json": piece})
-            } else {
-                json!({"type": block.delta, "text": piece})
-            };
+        let step = steps.next_step()?;
+        let (index, block) = (step.index, step.block);
+        let mut frame = head.take().unwrap_or_default();
+        if step.opens {
             frame.push_str(&event(
-                "content_block_delta",
-                &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+                "content_block_start",
+                &json!({"type": "content_block_start", "index": index, "content_block": block.start}),
             ));
-            if pieces.peek().is_none() {
-                frame.push_str(&event(
-                    "content_block_stop",
-                    &json!({"type": "content_block_stop", "index": index}),
-                ));
-                if blocks.is_empty() {
-                    frame.push_str(&tail);
-                }
+            if index == 0 {
+                // As the API does: a ping after the first block opens.
+                frame.push_str(&event("ping", &json!({"type": "ping"})));
             }
-            return Some(Bytes::from(frame));
         }
+        let delta = if block.delta == "input_json_delta" {
+            json!({"type": block.delta, "partial_json": step.piece})
+        } else {
+            json!({"type": block.delta, "text": step.piece})
+        };
+        frame.push_str(&event(
+            "content_block_delta",
+            &json!({"type": "content_block_delta", "index": index, "delta": delta}),
+        ));
+        if step.closes {
+            frame.push_str(&event(
+                "content_block_stop",
+                &json!({"type": "content_block_stop", "index": index}),
+            ));
+        }
+        if step.last {
+            frame.push_str(&tail);
+        }
+        Some(Bytes::from(frame))
     });
     Rendered {
         content_type: "text/event-stream",

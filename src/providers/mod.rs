@@ -472,6 +472,67 @@ impl Iterator for Pieces {
     }
 }
 
+/// A streamed reply's content blocks walked piece by piece, as the Claude and Bedrock
+/// streams send them: each [`BlockStep`] names the block, carries one piece, and says
+/// whether it opens the block, closes it, and closes the reply's last block.
+pub struct BlockSteps<B> {
+    blocks: std::collections::VecDeque<(usize, B)>,
+    current: Option<(usize, B, std::iter::Peekable<Pieces>, bool)>,
+    pieces: fn(&B) -> Pieces,
+}
+
+/// One piece of a [`BlockSteps`] walk.
+pub struct BlockStep<'a, B> {
+    pub index: usize,
+    pub block: &'a B,
+    pub piece: String,
+    pub opens: bool,
+    pub closes: bool,
+    pub last: bool,
+}
+
+impl<B> BlockSteps<B> {
+    /// Walk `blocks` in order, each cut into the pieces `pieces` gives.
+    pub fn new(blocks: Vec<B>, pieces: fn(&B) -> Pieces) -> Self {
+        BlockSteps {
+            blocks: blocks.into_iter().enumerate().collect(),
+            current: None,
+            pieces,
+        }
+    }
+
+    /// No block left to walk.
+    pub fn is_empty(&self) -> bool {
+        self.blocks.is_empty() && self.current.is_none()
+    }
+
+    /// The next piece, or `None` once every block was walked.
+    pub fn next_step(&mut self) -> Option<BlockStep<'_, B>> {
+        let piece = loop {
+            if self.current.is_none() {
+                let (index, block) = self.blocks.pop_front()?;
+                let pieces = (self.pieces)(&block).peekable();
+                self.current = Some((index, block, pieces, true));
+            }
+            match self.current.as_mut().and_then(|c| c.2.next()) {
+                Some(piece) => break piece,
+                None => self.current = None,
+            }
+        };
+        let no_more_blocks = self.blocks.is_empty();
+        let (index, block, pieces, first) = self.current.as_mut()?;
+        let closes = pieces.peek().is_none();
+        Some(BlockStep {
+            index: *index,
+            block,
+            piece,
+            opens: std::mem::replace(first, false),
+            closes,
+            last: closes && no_more_blocks,
+        })
+    }
+}
+
 /// Split `text` into its chunks at once (see [`Pieces`]).
 pub fn split_chunks(text: &str, chunk_words: usize, chunking: Chunking) -> Vec<String> {
     Pieces::new(text, chunk_words, chunking).collect()
