@@ -5,12 +5,14 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use hyper::server::conn::{http1, http2};
 use hyper::service::service_fn;
 use hyper::upgrade::Upgraded;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use rustls::AlertDescription;
 use tokio_rustls::LazyConfigAcceptor;
+use tokio_rustls::server::TlsStream;
 
 use crate::app::{App, ClientConn};
 use crate::conn::serve_until_shutdown;
@@ -21,6 +23,11 @@ use crate::tls::ca::HostName;
 
 /// Serve an intercepted connection; `conn` (and its `--max-connections` place) is held
 /// until it closes.
+///
+/// The handshake and the serving run as two boxed futures, and the serving one holds only
+/// the protocol ALPN chose: an open stream keeps neither the handshake's state nor an
+/// unused HTTP/2 (or HTTP/1) connection inline in its task (BENCHMARKS.md, "Memory per
+/// open stream").
 pub async fn serve(
     upgraded: Upgraded,
     app: Arc<App>,
@@ -28,8 +35,78 @@ pub async fn serve(
     connect_host: String,
     conn: ClientConn,
 ) {
-    let conn_id = conn.id;
     let _open = app.metrics.connection_opened();
+    let Some((tls, host)) = Box::pin(handshake(upgraded, &app, connect_host)).await else {
+        return;
+    };
+    app.metrics.handshake_ok();
+    let svc_app = app.clone();
+    let svc_host = host.clone();
+    let conn_id = conn.id;
+    let svc = service_fn(move |req| {
+        let app = svc_app.clone();
+        let host = svc_host.clone();
+        async move {
+            let route = route::classify(service, req.uri().path());
+            Ok::<_, Infallible>(Exchange::serve(&app, conn_id, &host, Scheme::Https, route, req).await)
+        }
+    });
+    let limit = app.limits.header_read_timeout;
+    let shutdown = &app.lifecycle.shutdown;
+    let alpn = tls.get_ref().1.alpn_protocol().map(<[u8]>::to_vec);
+    let io = TokioIo::new(tls);
+    let served: Result<(), Box<dyn std::error::Error + Send + Sync>> = match alpn.as_deref() {
+        Some(b"h2") => {
+            let mut builder = http2::Builder::new(TokioExecutor::new());
+            builder
+                .timer(TokioTimer::new())
+                .max_header_list_size(app.limits.max_header_bytes as u32);
+            let conn = builder.serve_connection(io, svc);
+            Box::pin(serve_until_shutdown(conn, shutdown))
+                .await
+                .map_err(Into::into)
+        }
+        Some(b"http/1.1") => {
+            let mut builder = http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(limit)
+                .max_buf_size(app.limits.max_header_bytes);
+            let conn = builder.serve_connection(io, svc);
+            Box::pin(serve_until_shutdown(conn, shutdown))
+                .await
+                .map_err(Into::into)
+        }
+        // No ALPN: HTTP/1.1, or HTTP/2 with prior knowledge, told apart by the preface.
+        _ => {
+            let mut builder = auto::Builder::new(TokioExecutor::new());
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(limit)
+                .max_buf_size(app.limits.max_header_bytes);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_header_list_size(app.limits.max_header_bytes as u32);
+            let conn = builder.serve_connection(io, svc);
+            Box::pin(serve_until_shutdown(conn, shutdown)).await
+        }
+    };
+    if let Err(err) = served {
+        tracing::debug!(host = %host, error = %err, "intercepted connection ended with an error");
+    }
+    drop(conn);
+}
+
+/// The TLS handshake with a leaf for the host the client names (SNI, else the CONNECT
+/// host), each step under the header-read timeout. `None` when it failed (counted and
+/// logged here).
+async fn handshake(
+    upgraded: Upgraded,
+    app: &App,
+    connect_host: String,
+) -> Option<(TlsStream<TokioIo<Upgraded>>, String)> {
     let acceptor = LazyConfigAcceptor::new(rustls::server::Acceptor::default(), TokioIo::new(upgraded));
     let limit = app.limits.header_read_timeout;
     let start = match tokio::time::timeout(limit, acceptor).await {
@@ -37,7 +114,7 @@ pub async fn serve(
         Ok(Err(err)) => {
             app.metrics.handshake_failed();
             tracing::info!(error = %err, "not a TLS ClientHello");
-            return;
+            return None;
         }
         Err(_) => {
             app.metrics.handshake_failed();
@@ -45,7 +122,7 @@ pub async fn serve(
                 after_s = limit.as_secs_f64(),
                 "no TLS ClientHello in time; closing"
             );
-            return;
+            return None;
         }
     };
     let (host, named) = match start.client_hello().server_name() {
@@ -60,48 +137,22 @@ pub async fn serve(
         Err(err) => {
             app.metrics.handshake_failed();
             tracing::warn!(host = %host, error = %err, "cannot mint a leaf certificate");
-            return;
+            return None;
         }
     };
-    let tls = match tokio::time::timeout(limit, start.into_stream(config)).await {
+    match tokio::time::timeout(limit, start.into_stream(config)).await {
         Err(_) => {
             app.metrics.handshake_failed();
             tracing::info!(host, "TLS handshake did not finish in time; closing");
-            return;
+            None
         }
-        Ok(Ok(tls)) => tls,
+        Ok(Ok(tls)) => Some((tls, host)),
         Ok(Err(err)) => {
-            report_handshake_failure(&app, &host, &err);
+            report_handshake_failure(app, &host, &err);
             app.metrics.handshake_failed();
-            return;
+            None
         }
-    };
-    app.metrics.handshake_ok();
-    let svc_app = app.clone();
-    let svc_host = host.clone();
-    let svc = service_fn(move |req| {
-        let app = svc_app.clone();
-        let host = svc_host.clone();
-        async move {
-            let route = route::classify(service, req.uri().path());
-            Ok::<_, Infallible>(Exchange::serve(&app, conn_id, &host, Scheme::Https, route, req).await)
-        }
-    });
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
-        .http1()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limit)
-        .max_buf_size(app.limits.max_header_bytes);
-    builder
-        .http2()
-        .timer(hyper_util::rt::TokioTimer::new())
-        .max_header_list_size(app.limits.max_header_bytes as u32);
-    let served = builder.serve_connection(TokioIo::new(tls), svc);
-    if let Err(err) = serve_until_shutdown(served, &app.lifecycle.shutdown).await {
-        tracing::debug!(host = %host, error = %err, "intercepted connection ended with an error");
     }
-    drop(conn);
 }
 
 /// A client that rejects the leaf almost always lacks the CA: say how to fix it, once
