@@ -141,6 +141,23 @@ async fn no_alpn_speaks_http1() {
     assert_eq!(reply.status, 200);
 }
 
+/// A client that offers ALPN http/1.1 gets HTTP/1.1, and shunt picks AES-128-GCM even
+/// though the client (rustls's default order, like OpenSSL's) lists AES-256-GCM first.
+#[tokio::test]
+async fn http1_alpn_and_aes_128_first() {
+    let client_first = rustls::crypto::ring::default_provider().cipher_suites[0].suite();
+    assert_eq!(client_first, rustls::CipherSuite::TLS13_AES_256_GCM_SHA384);
+    let proxy = Proxy::start().await;
+    let host = "aiplatform.googleapis.com";
+    let stream = connect(proxy.addr, &format!("{host}:443")).await;
+    let tls = tls(stream, host, &[b"http/1.1"], &proxy.ca_pem()).await;
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"http/1.1"[..]));
+    let suite = tls.get_ref().1.negotiated_cipher_suite().map(|s| s.suite());
+    assert_eq!(suite, Some(rustls::CipherSuite::TLS13_AES_128_GCM_SHA256));
+    let reply = send_h1(tls, request("POST", GEMINI_PATH, PROMPT), host).await;
+    assert_eq!(reply.status, 200);
+}
+
 /// A stream in flight when shutdown begins completes; then the server task ends and
 /// the listener is closed.
 #[tokio::test]

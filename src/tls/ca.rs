@@ -307,14 +307,39 @@ fn config_with(
     resolver: Arc<dyn ResolvesServerCert>,
     key_log: Option<Arc<dyn rustls::KeyLog>>,
 ) -> ServerConfig {
-    let mut config = ServerConfig::builder()
+    let mut config = ServerConfig::builder_with_provider(Arc::new(server_provider()))
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .expect("ring's default provider supports the default TLS versions")
         .with_no_client_auth()
         .with_cert_resolver(resolver);
+    // shunt's preference, not the client's: most clients put AES-256-GCM first.
+    config.ignore_client_order = true;
     config.alpn_protocols = ALPN.iter().map(|p| p.to_vec()).collect();
     if let Some(key_log) = key_log {
         config.key_log = key_log;
     }
     config
+}
+
+/// ring's provider with the AES-128-GCM suites first. Its SHA-256 key schedule runs on the
+/// CPU's SHA extensions where AES-256-GCM's SHA-384 does not: less CPU per handshake and per
+/// record on a sidecar that terminates every intercepted connection (BENCHMARKS.md, "TLS
+/// suite order").
+fn server_provider() -> rustls::crypto::CryptoProvider {
+    use rustls::CipherSuite::{
+        TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        TLS13_AES_128_GCM_SHA256,
+    };
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.cipher_suites.sort_by_key(|s| {
+        !matches!(
+            s.suite(),
+            TLS13_AES_128_GCM_SHA256
+                | TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256
+                | TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256
+        )
+    });
+    provider
 }
 
 fn ca_params(rng: &SystemRandom) -> CertificateParams {
