@@ -379,14 +379,20 @@ impl Recorder {
                 }
             }
             idle.put(&host_key, sender).await;
+            // The client's body ends now, not after the file is written. The file is
+            // written here, in this (tracked) task, so the shutdown drain loses no
+            // recording: on a CPU-bound proxy a buffered write costs less than a hand-off
+            // to the blocking pool (BENCHMARKS.md, "Record mode under load").
+            drop(tx);
             redact_reply(&mut recorded.chunks);
-            match serde_json::to_vec_pretty(&recorded) {
-                Ok(bytes) => {
-                    if let Err(e) = write_private(&file, &bytes) {
-                        tracing::warn!(file = %file.display(), error = %e, "cannot store the recording");
-                    }
-                }
-                Err(e) => tracing::warn!(error = %e, "cannot serialise the recording"),
+            let stored = serde_json::to_vec_pretty(&recorded)
+                .map_err(|e| format!("cannot serialise the recording: {e}"))
+                .and_then(|bytes| {
+                    write_private(&file, &bytes)
+                        .map_err(|e| format!("cannot store the recording {}: {e}", file.display()))
+                });
+            if let Err(e) = stored {
+                tracing::warn!(error = %e, "recording lost");
             }
         };
         self.tasks.spawn(relay.in_current_span());
