@@ -76,6 +76,26 @@ impl Shunt {
         assert_eq!(status, 200, "{reply}");
     }
 
+    /// A generation that runs until its time budget (2^40 `allOf` expansions), on its own
+    /// connection; resolves to its status.
+    fn heavy(&self) -> tokio::task::JoinHandle<u16> {
+        let (addr, ca) = (self.addr(), self.ca.clone());
+        tokio::spawn(async move {
+            let (res, _conn) = open_h1(
+                addr,
+                &ca,
+                HOST,
+                request(
+                    "POST",
+                    &format!("{MODEL}/gemini-2.5-flash:generateContent"),
+                    &structured(doubling(40)),
+                ),
+            )
+            .await;
+            read_reply(res).await.status
+        })
+    }
+
     /// GET /healthz on the listener; its latency.
     async fn health(&self) -> Duration {
         let started = Instant::now();
@@ -189,26 +209,7 @@ async fn heavy_requests_are_refused_quickly() {
 async fn health_stays_fast_under_cpu_load() {
     // Heavy but allowed: each runs until its time budget.
     let shunt = start(&["--max-reply-steps", "1000000000000", "--max-reply-time", "2"]);
-    let heavy: Vec<_> = (0..4)
-        .map(|_| {
-            let addr = shunt.addr();
-            let ca = shunt.ca.clone();
-            tokio::spawn(async move {
-                let (res, _conn) = open_h1(
-                    addr,
-                    &ca,
-                    HOST,
-                    request(
-                        "POST",
-                        &format!("{MODEL}/gemini-2.5-flash:generateContent"),
-                        &structured(doubling(40)),
-                    ),
-                )
-                .await;
-                read_reply(res).await.status
-            })
-        })
-        .collect();
+    let heavy: Vec<_> = (0..4).map(|_| shunt.heavy()).collect();
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut worst = Duration::ZERO;
     let started = Instant::now();
@@ -221,6 +222,36 @@ async fn health_stays_fast_under_cpu_load() {
     }
     eprintln!("worst /healthz latency under load: {worst:?}");
     assert!(worst < Duration::from_millis(500), "/healthz took {worst:?}");
+}
+
+/// A small call asking for text is answered in place, not queued behind generations that
+/// hold every `--mock-workers` permit.
+#[tokio::test]
+async fn text_calls_do_not_queue_behind_heavy_generations() {
+    let shunt = start(&[
+        "--max-reply-steps",
+        "1000000000000",
+        "--max-reply-time",
+        "3",
+        "--mock-workers",
+        "1",
+    ]);
+    let heavy = shunt.heavy();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let text = json!({"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}).to_string();
+    let (status, reply, took) = shunt.call("gemini-2.5-flash:generateContent", text).await;
+    assert_eq!(status, 200, "{reply}");
+    assert!(
+        reply["candidates"][0]["content"]["parts"][0]["text"].is_string(),
+        "{reply}"
+    );
+    // The heavy generation holds the only permit for 3 s; the text call did not wait for it.
+    assert!(
+        !heavy.is_finished(),
+        "the heavy generation ended before the text call"
+    );
+    assert!(took < Duration::from_millis(1500), "the text call took {took:?}");
+    assert_eq!(heavy.await.expect("heavy request"), 400);
 }
 
 /// A heavy generation whose client disconnects stops using CPU within a second.

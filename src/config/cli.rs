@@ -340,8 +340,8 @@ pub struct MockFlags {
     /// Seconds one generation may take; past it, 400 naming the limit.
     #[arg(long, env = "SHUNT_MAX_REPLY_TIME", default_value = "5", value_parser = parse_duration_secs)]
     pub max_reply_time: Duration,
-    /// Replies generated at once (CPU-bound work, off the async workers). Default: all
-    /// cores but one, at least one.
+    /// Replies generated at once off the async workers (schemas, tool arguments, scenario
+    /// templates, embeddings, bodies over 16 KiB). Default: all cores but one, at least one.
     #[arg(long, env = "SHUNT_MOCK_WORKERS", value_parser = clap::value_parser!(u32).range(1..=1024))]
     pub mock_workers: Option<u32>,
 }

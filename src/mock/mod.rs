@@ -65,8 +65,8 @@ pub struct MockConfig {
     pub max_body: usize,
     /// Limits on one reply's generation (`--max-reply-bytes`, `-steps`, `-time`).
     pub budget: ReplyBudget,
-    /// Requests generating at once (`--mock-workers`): CPU-bound work runs on the blocking
-    /// pool, this many at a time.
+    /// Requests generating at once (`--mock-workers`): work that needs a schema, tools, a
+    /// scenario rule or a large body runs on the blocking pool, this many at a time.
     pub workers: usize,
 }
 
@@ -98,10 +98,12 @@ impl Default for MockConfig {
 }
 
 /// The mock: [`Mock::serve`] and [`Mock::answer`] take a model call from request to
-/// response. The CPU-bound part (parsing the body, reading the prompt, generating and
-/// rendering) runs on tokio's blocking pool, at most `--mock-workers` at a time, so the
-/// async workers stay free for health checks and streams; when the client goes away the
-/// work is cancelled. Latency is waited on timers afterwards.
+/// response. Work whose size the request decides (a large body, a response schema, tool
+/// arguments, scenario templates, embeddings) runs on tokio's blocking pool, at most
+/// `--mock-workers` at a time, so the async workers stay free for health checks and
+/// streams; when the client goes away the work is cancelled. A small body asking for text
+/// is answered in place (bounded work, cheaper than the hand-off). Latency is waited on
+/// timers afterwards.
 #[derive(Clone)]
 pub struct Mock {
     engine: Arc<Engine>,
@@ -135,6 +137,46 @@ enum Prepared {
         headers: &'static [(&'static str, &'static str)],
         ending: Ending,
     },
+}
+
+/// Bodies up to this size are read on the async worker, and a reply that needs no schema,
+/// tool or scenario rule is generated there too: that work is bounded (a few microseconds
+/// of words and framing) and costs less than the hand-off to the blocking pool, two thread
+/// wake-ups per request (BENCHMARKS.md, "Built-in mock: light replies inline").
+const INLINE_BODY_MAX: usize = 16 * 1024;
+
+/// Where [`Engine::begin`] left a request.
+enum Begun {
+    /// Answered already (malformed request, injected status fault).
+    Done(Prepared),
+    /// Read; the answer is still to plan and render ([`Engine::finish`]).
+    Work(Box<Work>),
+}
+
+/// A request read and ready to answer.
+struct Work {
+    call: ModelCall,
+    json: Value,
+    /// The generation asked for; `None` for token counting and embeddings.
+    ask: Option<(Ask, Delivery)>,
+    chance: SmallRng,
+    content: SmallRng,
+    knobs: Arc<knobs::Knobs>,
+    fault: Fault,
+    /// Scenario rules are loaded (a rule may run a template).
+    scenarios: bool,
+}
+
+impl Work {
+    /// Bounded, small work: a generation without a response schema, tools or scenario
+    /// rules (text, or JSON without a schema). Schemas, tool arguments, templates,
+    /// embeddings and token counts go to the blocking pool.
+    fn is_light(&self) -> bool {
+        !self.scenarios
+            && self.ask.as_ref().is_some_and(|(ask, _)| {
+                ask.tools.is_empty() && ask.structured.as_ref().is_none_or(|s| s.schema.is_none())
+            })
+    }
 }
 
 /// How a reply's body ends.
@@ -195,18 +237,33 @@ impl Mock {
     pub async fn answer(&self, call: &ModelCall, query: &str, body: &Bytes) -> http::Response<Body> {
         let cancel = Arc::new(AtomicBool::new(false));
         let _cancel_on_drop = CancelOnDrop(cancel.clone());
-        let Ok(permit) = self.workers.clone().acquire_owned().await else {
-            return Error::Internal("the mock's worker pool is closed".into()).into_response();
-        };
         let engine = self.engine.clone();
-        let (call, query, body) = (call.clone(), query.to_string(), body.clone());
-        let job = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            engine.prepare(&call, &query, &body, &cancel)
-        });
-        let (prepared, reply) = match job.await {
-            Ok(p) => p,
-            Err(e) => return Error::Internal(format!("mock task failed: {e}")).into_response(),
+        let work = if body.len() <= INLINE_BODY_MAX {
+            // Reading a small body is bounded work: done here. What it asks for decides
+            // where the rest runs.
+            let mut reply = Reply::for_call(call);
+            match engine.begin(call, query, body, &mut reply) {
+                Begun::Done(prepared) => Ok((prepared, reply)),
+                Begun::Work(work) if work.is_light() => {
+                    let prepared = engine.finish(*work, &cancel, &mut reply);
+                    Ok((prepared, reply))
+                }
+                Begun::Work(work) => {
+                    self.on_pool(move || {
+                        let prepared = engine.finish(*work, &cancel, &mut reply);
+                        (prepared, reply)
+                    })
+                    .await
+                }
+            }
+        } else {
+            let (call, query, body) = (call.clone(), query.to_string(), body.clone());
+            self.on_pool(move || engine.prepare(&call, &query, &body, &cancel))
+                .await
+        };
+        let (prepared, reply) = match work {
+            Ok(done) => done,
+            Err(res) => return res,
         };
         let mut res = match prepared {
             Prepared::Now(res) => res,
@@ -231,6 +288,22 @@ impl Mock {
         };
         res.extensions_mut().insert(reply);
         res
+    }
+
+    /// Run `job` on the blocking pool under one of the `--mock-workers` permits.
+    async fn on_pool<F>(&self, job: F) -> Result<(Prepared, Reply), http::Response<Body>>
+    where
+        F: FnOnce() -> (Prepared, Reply) + Send + 'static,
+    {
+        let Ok(permit) = self.workers.clone().acquire_owned().await else {
+            return Err(Error::Internal("the mock's worker pool is closed".into()).into_response());
+        };
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            job()
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("mock task failed: {e}")).into_response())
     }
 
     /// The knobs now in force.
@@ -287,26 +360,21 @@ impl Engine {
         body: &Bytes,
         cancel: &Arc<AtomicBool>,
     ) -> (Prepared, Reply) {
-        let mut reply = Reply {
-            provider: call.api.name(),
-            model: call.model.clone(),
-            ..Reply::default()
+        let mut reply = Reply::for_call(call);
+        let prepared = match self.begin(call, query, body, &mut reply) {
+            Begun::Done(prepared) => prepared,
+            Begun::Work(work) => self.finish(*work, cancel, &mut reply),
         };
-        let prepared = self.prepare_into(call, query, body, cancel, &mut reply);
         (prepared, reply)
     }
 
-    /// [`Engine::prepare`], noting what the reply is in `reply` as it is decided.
-    fn prepare_into(
-        &self,
-        call: &ModelCall,
-        query: &str,
-        body: &Bytes,
-        cancel: &Arc<AtomicBool>,
-        reply: &mut Reply,
-    ) -> Prepared {
+    /// The first part of [`Engine::prepare`], bounded by the body's size: parse the body,
+    /// draw a fault, read what is asked. Notes what the reply is in `reply` as it is
+    /// decided.
+    fn begin(&self, call: &ModelCall, query: &str, body: &Bytes, reply: &mut Reply) -> Begun {
         let provider = providers::for_call(call);
-        let invalid = |message: &str| Prepared::Now(provider.error(StatusCode::BAD_REQUEST, message));
+        let invalid =
+            |message: &str| Begun::Done(Prepared::Now(provider.error(StatusCode::BAD_REQUEST, message)));
         // A GET (a model list) has no body: read it as `{}`.
         let json: Value = match serde_json::from_slice(if body.is_empty() { b"{}" } else { body }) {
             Ok(v @ Value::Object(_)) => v,
@@ -315,7 +383,7 @@ impl Engine {
         };
         let n = self.sequence.fetch_add(1, Ordering::Relaxed);
         let mut chance = SmallRng::seed_from_u64(mix(self.config.seed, n));
-        let mut content = SmallRng::seed_from_u64(mix(self.config.seed, tokens::fnv1a(body)));
+        let content = SmallRng::seed_from_u64(mix(self.config.seed, tokens::fnv1a(body)));
         let knobs = self.knobs();
         let faults = Faults {
             rate_429: knobs.fault_429,
@@ -333,23 +401,54 @@ impl Engine {
             reply.fault = Some(fault.name());
         }
         if let Fault::Status(status) = fault {
-            return Prepared::Now(self.fault_response(provider, status));
+            return Begun::Done(Prepared::Now(self.fault_response(provider, status)));
         }
-        let generation = provider.generation(call, &json, query);
-        let (mut ask, delivery) = match generation {
-            Ok(Some(g)) => g,
-            Ok(None) => {
-                // Not a generation: token counting and embeddings answer after TTFT.
-                let model = json.get("model").and_then(Value::as_str).unwrap_or(&call.model);
-                let latency = self.latency(model, &knobs);
-                let res = provider
-                    .utility(call, &json, &self.config.budget)
-                    .unwrap_or_else(|m| provider.error(StatusCode::BAD_REQUEST, &m));
-                return Prepared::After(latency.ttft.sample(&mut chance), res);
+        let ask = match provider.generation(call, &json, query) {
+            Ok(Some((mut ask, delivery))) => {
+                ask.provider = call.api.name();
+                Some((ask, delivery))
             }
+            // Not a generation: token counting and embeddings.
+            Ok(None) => None,
             Err(message) => return invalid(&message),
         };
-        ask.provider = call.api.name();
+        Begun::Work(Box::new(Work {
+            call: call.clone(),
+            json,
+            ask,
+            chance,
+            content,
+            knobs,
+            fault,
+            scenarios: !self.config.scenarios.rules.is_empty(),
+        }))
+    }
+
+    /// The rest of [`Engine::prepare`]: plan the answer within the reply budget and
+    /// render it; `cancel` stops it.
+    fn finish(&self, work: Work, cancel: &Arc<AtomicBool>, reply: &mut Reply) -> Prepared {
+        let Work {
+            call,
+            json,
+            ask,
+            mut chance,
+            mut content,
+            knobs,
+            fault,
+            ..
+        } = work;
+        let call = &call;
+        let provider = providers::for_call(call);
+        let invalid = |message: &str| Prepared::Now(provider.error(StatusCode::BAD_REQUEST, message));
+        let Some((ask, delivery)) = ask else {
+            // Token counting and embeddings answer after TTFT.
+            let model = json.get("model").and_then(Value::as_str).unwrap_or(&call.model);
+            let latency = self.latency(model, &knobs);
+            let res = provider
+                .utility(call, &json, &self.config.budget)
+                .unwrap_or_else(|m| provider.error(StatusCode::BAD_REQUEST, &m));
+            return Prepared::After(latency.ttft.sample(&mut chance), res);
+        };
         reply.model = ask.model.clone();
         reply.tokens_in = tokens::count_tokens(&ask.prompt);
         reply.schema = ask.schema_title().map(String::from);

@@ -265,6 +265,15 @@ pub struct Reply {
 pub const REPLY_HEADER: &str = "x-shunt-reply";
 
 impl Reply {
+    /// The reply to `call`, before anything about it is decided.
+    pub fn for_call(call: &crate::route::ModelCall) -> Reply {
+        Reply {
+            provider: call.api.name(),
+            model: call.model.clone(),
+            ..Reply::default()
+        }
+    }
+
     /// This reply as the value of [`REPLY_HEADER`]: JSON, non-ASCII escaped.
     pub fn to_header(&self) -> Option<http::HeaderValue> {
         let json = serde_json::json!({
