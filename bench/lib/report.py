@@ -155,7 +155,7 @@ def targets_check(rows, sse):
         checks.append(("(4) new host ÷ (3) new conn", c, ratio("newhost.shunt-upstream", "new.shunt-upstream", c), 0.9, "≥"))
         checks.append(("(6) shunt mock ÷ FastAPI", c, ratio("mock.shunt-mock", "mock.fastapi", c), 10, "≥"))
     if sse:
-        checks.append(("(5) SSE peak RSS (MiB)", sse["client"].get("streams"), sse["hwm_mib"], 300, "≤"))
+        checks.append(("(5) SSE peak RSS (MiB)", sse["client"].get("streams"), sse["hwm_mib"], 150, "≤"))
         checks.append(
             ("(5) SSE streams complete", sse["client"].get("streams"), sse["client"].get("completed"), sse["client"].get("streams"), "=")
         )
